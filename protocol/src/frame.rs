@@ -104,7 +104,10 @@ pub fn encode_frame(header: &WireHeader, body: &[u8], auth: &[u8]) -> Vec<u8> {
 }
 
 /// Reads one request, blocking.
-pub fn read_request<R: Read>(reader: &mut R, limits: &FrameLimits) -> Result<RawRequest, FrameError> {
+pub fn read_request<R: Read>(
+    reader: &mut R,
+    limits: &FrameLimits,
+) -> Result<RawRequest, FrameError> {
     let mut prefix = [0u8; PREFIX_LEN];
     reader.read_exact(&mut prefix).map_err(eof_means_closed)?;
     WireHeader::check_prefix(&prefix).map_err(FrameError::Rejected)?;
@@ -120,7 +123,10 @@ pub fn read_request<R: Read>(reader: &mut R, limits: &FrameLimits) -> Result<Raw
 }
 
 /// Reads one response, blocking; `max_body_len` bounds what the client will allocate.
-pub fn read_response<R: Read>(reader: &mut R, max_body_len: u32) -> Result<RawResponse, FrameError> {
+pub fn read_response<R: Read>(
+    reader: &mut R,
+    max_body_len: u32,
+) -> Result<RawResponse, FrameError> {
     let mut whole = [0u8; HEADER_LEN];
     reader.read_exact(&mut whole).map_err(eof_means_closed)?;
     let header = WireHeader::decode(&whole).map_err(FrameError::Rejected)?;
@@ -155,7 +161,10 @@ mod async_io {
         limits: &FrameLimits,
     ) -> Result<RawRequest, FrameError> {
         let mut prefix = [0u8; PREFIX_LEN];
-        reader.read_exact(&mut prefix).await.map_err(eof_means_closed)?;
+        reader
+            .read_exact(&mut prefix)
+            .await
+            .map_err(eof_means_closed)?;
         WireHeader::check_prefix(&prefix).map_err(FrameError::Rejected)?;
         let mut rest = [0u8; HEADER_LEN - PREFIX_LEN];
         reader.read_exact(&mut rest).await?;
@@ -174,7 +183,10 @@ mod async_io {
         max_body_len: u32,
     ) -> Result<RawResponse, FrameError> {
         let mut whole = [0u8; HEADER_LEN];
-        reader.read_exact(&mut whole).await.map_err(eof_means_closed)?;
+        reader
+            .read_exact(&mut whole)
+            .await
+            .map_err(eof_means_closed)?;
         let header = WireHeader::decode(&whole).map_err(FrameError::Rejected)?;
         if header.body_len > max_body_len {
             return Err(FrameError::Rejected(ResponseStatus::ResponseTooLarge));
@@ -224,7 +236,10 @@ mod tests {
         assert_eq!(&first.auth[..], b"\x00\x00\x00\x00");
         let second = read_request(&mut cursor, &limits).expect("second");
         assert!(second.body.is_empty());
-        assert!(matches!(read_request(&mut cursor, &limits), Err(FrameError::Closed)));
+        assert!(matches!(
+            read_request(&mut cursor, &limits),
+            Err(FrameError::Closed)
+        ));
     }
 
     #[test]
@@ -237,7 +252,10 @@ mod tests {
 
         let mut bytes = ping_request(b"", b"");
         bytes[26..28].copy_from_slice(&100u16.to_le_bytes());
-        let limits = FrameLimits { max_body_len: 10, max_auth_len: 99 };
+        let limits = FrameLimits {
+            max_body_len: 10,
+            max_auth_len: 99,
+        };
         let err = read_request(&mut std::io::Cursor::new(bytes), &limits).expect_err("auth");
         assert_eq!(err.status(), Some(ResponseStatus::BodySizeExceedsLimit));
     }
@@ -262,7 +280,10 @@ mod tests {
 
     #[test]
     fn response_body_cap_is_enforced() {
-        let header = WireHeader { body_len: 1000, ..WireHeader::default() };
+        let header = WireHeader {
+            body_len: 1000,
+            ..WireHeader::default()
+        };
         let bytes = encode_frame(&header, &[0u8; 1000], &[]);
         let err = read_response(&mut std::io::Cursor::new(bytes), 999).expect_err("cap");
         assert_eq!(err.status(), Some(ResponseStatus::ResponseTooLarge));

@@ -70,8 +70,9 @@ impl WireHeader {
         prefix.copy_from_slice(&bytes[..PREFIX_LEN]);
         Self::check_prefix(&prefix)?;
         let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
-        let u32_at =
-            |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let u32_at = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
         if bytes[34] != 0 || bytes[35] != 0 {
             return Err(ResponseStatus::InvalidHeader);
         }
@@ -208,10 +209,12 @@ mod tests {
 
     #[test]
     fn encodes_byte_identical_ping_response() {
-        let expected = hex("10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801");
-        let request = header_of("10a7c05e1e00010000000000000000000000000000000000000000000100000000000000")
-            .validate_request()
-            .expect("valid");
+        let expected =
+            hex("10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801");
+        let request =
+            header_of("10a7c05e1e00010000000000000000000000000000000000000000000100000000000000")
+                .validate_request()
+                .expect("valid");
         let response = WireHeader::response_to(&request, ResponseStatus::Success, 2);
         assert_eq!(&response.encode()[..], &expected[..HEADER_LEN]);
     }
@@ -270,7 +273,12 @@ mod tests {
 
     #[test]
     fn stock_responses_never_carry_extension_status() {
-        let req = WireHeader::default().validate_request().expect("valid");
+        // Opcode 0 does not exist, so the request needs a real one to validate.
+        let header = WireHeader {
+            opcode: Opcode::Ping as u32,
+            ..WireHeader::default()
+        };
+        let req = header.validate_request().expect("valid");
         let resp = WireHeader::response_to(&req, ResponseStatus::RootAlreadyShared, 0);
         assert_eq!(resp.status, ResponseStatus::PsaErrorAlreadyExists as u16);
         assert_eq!(resp.flags, 0);

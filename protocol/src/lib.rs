@@ -11,6 +11,7 @@ pub mod frame;
 pub mod header;
 pub mod opcode;
 pub mod ops;
+pub mod paths;
 pub mod provider_id;
 pub mod psa;
 pub mod status;

@@ -56,66 +56,197 @@ pub struct KeyInfo {
 pub enum Operation {
     Ping,
     ListProviders,
-    ListOpcodes { provider_id: u8 },
+    ListOpcodes {
+        provider_id: u8,
+    },
     ListAuthenticators,
     ListKeys,
     ListClients,
-    DeleteClient { client: String },
-    GenerateKey { key_name: String, attributes: KeyAttributes },
-    ImportKey { key_name: String, attributes: KeyAttributes, data: Secret },
-    DestroyKey { key_name: String },
-    ExportPublicKey { key_name: String },
-    ExportKey { key_name: String },
-    SignHash { key_name: String, alg: AsymmetricSignature, hash: Vec<u8> },
-    VerifyHash { key_name: String, alg: AsymmetricSignature, hash: Vec<u8>, signature: Vec<u8> },
-    SignMessage { key_name: String, alg: AsymmetricSignature, message: Vec<u8> },
-    VerifyMessage { key_name: String, alg: AsymmetricSignature, message: Vec<u8>, signature: Vec<u8> },
-    AsymmetricEncrypt { key_name: String, alg: AsymmetricEncryption, plaintext: Secret, salt: Option<Vec<u8>> },
-    AsymmetricDecrypt { key_name: String, alg: AsymmetricEncryption, ciphertext: Vec<u8>, salt: Option<Vec<u8>> },
-    AeadEncrypt { key_name: String, alg: Aead, nonce: Vec<u8>, additional_data: Vec<u8>, plaintext: Secret },
-    AeadDecrypt { key_name: String, alg: Aead, nonce: Vec<u8>, additional_data: Vec<u8>, ciphertext: Vec<u8> },
-    CipherEncrypt { key_name: String, alg: Cipher, plaintext: Secret },
-    CipherDecrypt { key_name: String, alg: Cipher, ciphertext: Vec<u8> },
-    MacCompute { key_name: String, alg: Mac, input: Vec<u8> },
-    MacVerify { key_name: String, alg: Mac, input: Vec<u8>, mac: Vec<u8> },
-    HashCompute { alg: Hash, input: Vec<u8> },
-    HashCompare { alg: Hash, input: Vec<u8>, hash: Vec<u8> },
-    GenerateRandom { size: u64 },
-    RawKeyAgreement { alg: RawKeyAgreement, private_key_name: String, peer_key: Vec<u8> },
-    CanDoCrypto { check_type: CheckType, attributes: KeyAttributes },
+    DeleteClient {
+        client: String,
+    },
+    GenerateKey {
+        key_name: String,
+        attributes: KeyAttributes,
+    },
+    ImportKey {
+        key_name: String,
+        attributes: KeyAttributes,
+        data: Secret,
+    },
+    DestroyKey {
+        key_name: String,
+    },
+    ExportPublicKey {
+        key_name: String,
+    },
+    ExportKey {
+        key_name: String,
+    },
+    SignHash {
+        key_name: String,
+        alg: AsymmetricSignature,
+        hash: Vec<u8>,
+    },
+    VerifyHash {
+        key_name: String,
+        alg: AsymmetricSignature,
+        hash: Vec<u8>,
+        signature: Vec<u8>,
+    },
+    SignMessage {
+        key_name: String,
+        alg: AsymmetricSignature,
+        message: Vec<u8>,
+    },
+    VerifyMessage {
+        key_name: String,
+        alg: AsymmetricSignature,
+        message: Vec<u8>,
+        signature: Vec<u8>,
+    },
+    AsymmetricEncrypt {
+        key_name: String,
+        alg: AsymmetricEncryption,
+        plaintext: Secret,
+        salt: Option<Vec<u8>>,
+    },
+    AsymmetricDecrypt {
+        key_name: String,
+        alg: AsymmetricEncryption,
+        ciphertext: Vec<u8>,
+        salt: Option<Vec<u8>>,
+    },
+    AeadEncrypt {
+        key_name: String,
+        alg: Aead,
+        nonce: Vec<u8>,
+        additional_data: Vec<u8>,
+        plaintext: Secret,
+    },
+    AeadDecrypt {
+        key_name: String,
+        alg: Aead,
+        nonce: Vec<u8>,
+        additional_data: Vec<u8>,
+        ciphertext: Vec<u8>,
+    },
+    CipherEncrypt {
+        key_name: String,
+        alg: Cipher,
+        plaintext: Secret,
+    },
+    CipherDecrypt {
+        key_name: String,
+        alg: Cipher,
+        ciphertext: Vec<u8>,
+    },
+    MacCompute {
+        key_name: String,
+        alg: Mac,
+        input: Vec<u8>,
+    },
+    MacVerify {
+        key_name: String,
+        alg: Mac,
+        input: Vec<u8>,
+        mac: Vec<u8>,
+    },
+    HashCompute {
+        alg: Hash,
+        input: Vec<u8>,
+    },
+    HashCompare {
+        alg: Hash,
+        input: Vec<u8>,
+        hash: Vec<u8>,
+    },
+    GenerateRandom {
+        size: u64,
+    },
+    RawKeyAgreement {
+        alg: RawKeyAgreement,
+        private_key_name: String,
+        peer_key: Vec<u8>,
+    },
+    CanDoCrypto {
+        check_type: CheckType,
+        attributes: KeyAttributes,
+    },
 }
 
 /// A result to encode into a response body.
 #[derive(Debug)]
 pub enum OperationResult {
-    Ping { wire_protocol_version_maj: u8, wire_protocol_version_min: u8 },
-    ListProviders { providers: Vec<ProviderInfo> },
-    ListOpcodes { opcodes: Vec<u32> },
-    ListAuthenticators { authenticators: Vec<AuthenticatorInfo> },
-    ListKeys { keys: Vec<KeyInfo> },
-    ListClients { clients: Vec<String> },
+    Ping {
+        wire_protocol_version_maj: u8,
+        wire_protocol_version_min: u8,
+    },
+    ListProviders {
+        providers: Vec<ProviderInfo>,
+    },
+    ListOpcodes {
+        opcodes: Vec<u32>,
+    },
+    ListAuthenticators {
+        authenticators: Vec<AuthenticatorInfo>,
+    },
+    ListKeys {
+        keys: Vec<KeyInfo>,
+    },
+    ListClients {
+        clients: Vec<String>,
+    },
     DeleteClient,
     GenerateKey,
     ImportKey,
     DestroyKey,
-    ExportPublicKey { data: Vec<u8> },
-    ExportKey { data: Secret },
-    SignHash { signature: Vec<u8> },
+    ExportPublicKey {
+        data: Vec<u8>,
+    },
+    ExportKey {
+        data: Secret,
+    },
+    SignHash {
+        signature: Vec<u8>,
+    },
     VerifyHash,
-    SignMessage { signature: Vec<u8> },
+    SignMessage {
+        signature: Vec<u8>,
+    },
     VerifyMessage,
-    AsymmetricEncrypt { ciphertext: Vec<u8> },
-    AsymmetricDecrypt { plaintext: Secret },
-    AeadEncrypt { ciphertext: Vec<u8> },
-    AeadDecrypt { plaintext: Secret },
-    CipherEncrypt { ciphertext: Vec<u8> },
-    CipherDecrypt { plaintext: Secret },
-    MacCompute { mac: Vec<u8> },
+    AsymmetricEncrypt {
+        ciphertext: Vec<u8>,
+    },
+    AsymmetricDecrypt {
+        plaintext: Secret,
+    },
+    AeadEncrypt {
+        ciphertext: Vec<u8>,
+    },
+    AeadDecrypt {
+        plaintext: Secret,
+    },
+    CipherEncrypt {
+        ciphertext: Vec<u8>,
+    },
+    CipherDecrypt {
+        plaintext: Secret,
+    },
+    MacCompute {
+        mac: Vec<u8>,
+    },
     MacVerify,
-    HashCompute { hash: Vec<u8> },
+    HashCompute {
+        hash: Vec<u8>,
+    },
     HashCompare,
-    GenerateRandom { random_bytes: Secret },
-    RawKeyAgreement { shared_secret: Secret },
+    GenerateRandom {
+        random_bytes: Secret,
+    },
+    RawKeyAgreement {
+        shared_secret: Secret,
+    },
     CanDoCrypto,
 }
 
@@ -175,7 +306,9 @@ impl Operation {
             | Operation::CipherDecrypt { key_name, .. }
             | Operation::MacCompute { key_name, .. }
             | Operation::MacVerify { key_name, .. } => Some(key_name),
-            Operation::RawKeyAgreement { private_key_name, .. } => Some(private_key_name),
+            Operation::RawKeyAgreement {
+                private_key_name, ..
+            } => Some(private_key_name),
             _ => None,
         }
     }

@@ -72,7 +72,10 @@ pub enum FullLengthMac {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mac {
     FullLength(FullLengthMac),
-    Truncated { mac_alg: FullLengthMac, mac_length: u32 },
+    Truncated {
+        mac_alg: FullLengthMac,
+        mac_length: u32,
+    },
 }
 
 /// Unauthenticated cipher modes.
@@ -100,7 +103,10 @@ pub enum AeadWithDefaultLengthTag {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Aead {
     AeadWithDefaultLengthTag(AeadWithDefaultLengthTag),
-    AeadWithShortenedTag { aead_alg: AeadWithDefaultLengthTag, tag_length: u32 },
+    AeadWithShortenedTag {
+        aead_alg: AeadWithDefaultLengthTag,
+        tag_length: u32,
+    },
 }
 
 /// Raw key agreement algorithms.
@@ -122,7 +128,10 @@ pub enum KeyDerivation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyAgreement {
     Raw(RawKeyAgreement),
-    WithKeyDerivation { ka_alg: RawKeyAgreement, kdf_alg: KeyDerivation },
+    WithKeyDerivation {
+        ka_alg: RawKeyAgreement,
+        kdf_alg: KeyDerivation,
+    },
 }
 
 /// Any PSA algorithm, as used in a key policy.
@@ -256,10 +265,18 @@ impl AsymmetricSignature {
     pub fn hash(self) -> Option<Hash> {
         use AsymmetricSignature::*;
         match self {
-            RsaPkcs1v15Sign { hash_alg: SignHash::Specific(h) }
-            | RsaPss { hash_alg: SignHash::Specific(h) }
-            | Ecdsa { hash_alg: SignHash::Specific(h) }
-            | DeterministicEcdsa { hash_alg: SignHash::Specific(h) } => Some(h),
+            RsaPkcs1v15Sign {
+                hash_alg: SignHash::Specific(h),
+            }
+            | RsaPss {
+                hash_alg: SignHash::Specific(h),
+            }
+            | Ecdsa {
+                hash_alg: SignHash::Specific(h),
+            }
+            | DeterministicEcdsa {
+                hash_alg: SignHash::Specific(h),
+            } => Some(h),
             _ => None,
         }
     }

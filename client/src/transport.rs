@@ -1,0 +1,539 @@
+//! Moving frames over the service's Unix socket, and checking the response header.
+//!
+//! Blocking `std` sockets with read/write time-outs. Two modes: persistent (keywardd keeps a
+//! connection open for many requests; idle connections are pooled so a client shared between
+//! threads does not serialise on one socket) and one connection per request, as Parsec does.
+//! A pooled connection may have been closed by the service while idle: the first request on
+//! it then fails with EPIPE/EOF, and is sent again once on a fresh connection.
+
+use std::io::{ErrorKind, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use keyward_protocol::frame::{encode_frame, read_response};
+use keyward_protocol::header::CONTENT_TYPE_PROTOBUF;
+use keyward_protocol::{FrameError, Opcode, RawResponse, ResponseStatus, WireHeader};
+use zeroize::Zeroizing;
+
+use crate::error::{ClientError, ProtocolError, Result};
+
+/// Default socket time-out, as in Parsec's client.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default cap on a response body.
+pub const DEFAULT_MAX_BODY_LEN: u32 = 16 << 20;
+/// Idle connections kept for reuse in persistent mode.
+const MAX_IDLE: usize = 8;
+
+/// Whether connections are reused between requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConnectionMode {
+    /// Keep connections open and reuse them (keywardd supports this).
+    #[default]
+    Persistent,
+    /// One connection per request, exactly like a Parsec client.
+    PerRequest,
+}
+
+/// How to reach the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportConfig {
+    pub endpoint: PathBuf,
+    /// Socket read and write time-out; `None` waits forever.
+    pub timeout: Option<Duration>,
+    pub mode: ConnectionMode,
+    /// Largest response body accepted.
+    pub max_body_len: u32,
+}
+
+impl TransportConfig {
+    /// Defaults for `endpoint`: persistent, 60 s time-out, 16 MiB bodies.
+    pub fn new(endpoint: impl Into<PathBuf>) -> Self {
+        TransportConfig {
+            endpoint: endpoint.into(),
+            timeout: Some(DEFAULT_TIMEOUT),
+            mode: ConnectionMode::Persistent,
+            max_body_len: DEFAULT_MAX_BODY_LEN,
+        }
+    }
+}
+
+/// A connection (or pool of connections) to the service.
+#[derive(Debug)]
+pub struct Connection {
+    config: TransportConfig,
+    idle: Mutex<Vec<UnixStream>>,
+}
+
+/// Why one request/response exchange on a stream failed.
+enum ExchangeError {
+    Write(std::io::Error),
+    Read(FrameError),
+}
+
+impl ExchangeError {
+    /// True when the peer had closed the stream, so nothing was processed and a resend on a
+    /// new connection is safe.
+    fn peer_closed(&self) -> bool {
+        let closed_kind = |kind: ErrorKind| {
+            matches!(
+                kind,
+                ErrorKind::BrokenPipe
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::NotConnected
+            )
+        };
+        match self {
+            ExchangeError::Write(err) => closed_kind(err.kind()),
+            ExchangeError::Read(FrameError::Closed) => true,
+            ExchangeError::Read(FrameError::Io(err)) => closed_kind(err.kind()),
+            ExchangeError::Read(FrameError::Rejected(_)) => false,
+        }
+    }
+
+    fn into_client_error(self, config: &TransportConfig) -> ClientError {
+        let timeout = |what| ClientError::Timeout(config.timeout.unwrap_or_default(), what);
+        let is_timeout = |err: &std::io::Error| {
+            matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+        };
+        match self {
+            ExchangeError::Write(err) if is_timeout(&err) => timeout("sending the request"),
+            ExchangeError::Write(err) => ClientError::io(
+                format!("sending a request to {}", config.endpoint.display()),
+                err,
+            ),
+            ExchangeError::Read(FrameError::Closed) => ProtocolError::Closed.into(),
+            ExchangeError::Read(FrameError::Io(err)) if is_timeout(&err) => {
+                timeout("reading the response")
+            }
+            ExchangeError::Read(FrameError::Io(err)) if err.kind() == ErrorKind::UnexpectedEof => {
+                ProtocolError::Closed.into()
+            }
+            ExchangeError::Read(FrameError::Io(err)) => ClientError::io(
+                format!("reading a response from {}", config.endpoint.display()),
+                err,
+            ),
+            ExchangeError::Read(FrameError::Rejected(ResponseStatus::ResponseTooLarge)) => {
+                ClientError::ResponseTooLarge {
+                    limit: config.max_body_len,
+                }
+            }
+            ExchangeError::Read(FrameError::Rejected(status)) => {
+                ProtocolError::BadHeader(status).into()
+            }
+        }
+    }
+}
+
+impl Connection {
+    /// A connection to `config.endpoint`; nothing is opened until the first request.
+    pub fn new(config: TransportConfig) -> Self {
+        Connection {
+            config,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The configuration this connection uses.
+    pub fn config(&self) -> &TransportConfig {
+        &self.config
+    }
+
+    /// The socket path.
+    pub fn endpoint(&self) -> &Path {
+        &self.config.endpoint
+    }
+
+    fn idle(&self) -> MutexGuard<'_, Vec<UnixStream>> {
+        // A panic while holding the lock cannot leave the Vec inconsistent: keep using it.
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn connect(&self) -> Result<UnixStream> {
+        let path = &self.config.endpoint;
+        let stream = UnixStream::connect(path)
+            .map_err(|err| ClientError::io(format!("connecting to {}", path.display()), err))?;
+        // A zero duration is refused by the socket API; treat it as "no time-out".
+        let timeout = self.config.timeout.filter(|t| !t.is_zero());
+        stream
+            .set_read_timeout(timeout)
+            .and_then(|()| stream.set_write_timeout(timeout))
+            .map_err(|err| ClientError::io("setting socket time-outs", err))?;
+        Ok(stream)
+    }
+
+    fn exchange(
+        &self,
+        stream: &mut UnixStream,
+        frame: &[u8],
+    ) -> std::result::Result<RawResponse, ExchangeError> {
+        stream.write_all(frame).map_err(ExchangeError::Write)?;
+        read_response(stream, self.config.max_body_len).map_err(ExchangeError::Read)
+    }
+
+    /// Sends one request frame and reads its response frame. Only the frame format is
+    /// checked here; see [`check_response`] for the header's meaning.
+    pub fn round_trip(&self, header: &WireHeader, body: &[u8], auth: &[u8]) -> Result<RawResponse> {
+        // The frame may hold a token or a plaintext.
+        let frame = Zeroizing::new(encode_frame(header, body, auth));
+        if self.config.mode == ConnectionMode::PerRequest {
+            let mut stream = self.connect()?;
+            return self
+                .exchange(&mut stream, &frame)
+                .map_err(|err| err.into_client_error(&self.config));
+        }
+        let pooled = self.idle().pop();
+        let reused = pooled.is_some();
+        let mut stream = match pooled {
+            Some(stream) => stream,
+            None => self.connect()?,
+        };
+        let response = match self.exchange(&mut stream, &frame) {
+            Ok(response) => response,
+            Err(err) if reused && err.peer_closed() => {
+                stream = self.connect()?;
+                self.exchange(&mut stream, &frame)
+                    .map_err(|err| err.into_client_error(&self.config))?
+            }
+            // Any other failure may leave the stream out of step: it is dropped.
+            Err(err) => return Err(err.into_client_error(&self.config)),
+        };
+        // A response under another opcode answers an unreadable request: the service closes
+        // that connection, so it is not worth keeping.
+        if response.header.opcode == header.opcode {
+            let mut idle = self.idle();
+            if idle.len() < MAX_IDLE {
+                idle.push(stream);
+            }
+        }
+        Ok(response)
+    }
+}
+
+/// Checks a response header against its request, strictly, as Parsec's client does: the
+/// status must be known (in stock mode: a Parsec status), the content type protobuf, and a
+/// success must echo the request's opcode and provider. An error may instead come under
+/// opcode Ping from provider 0, the answer to a request the service could not read.
+pub fn check_response(
+    request: &WireHeader,
+    response: &WireHeader,
+    stock_mode: bool,
+) -> Result<ResponseStatus, ProtocolError> {
+    if response.content_type != CONTENT_TYPE_PROTOBUF {
+        return Err(ProtocolError::ContentType(response.content_type));
+    }
+    let status = ResponseStatus::from_u16(response.status)
+        .filter(|status| !stock_mode || status.is_parsec_standard())
+        .ok_or(ProtocolError::UnknownStatus(response.status))?;
+    let expected = Opcode::from_u32(request.opcode).ok_or(ProtocolError::OpcodeMismatch {
+        expected: Opcode::Ping,
+        got: request.opcode,
+    })?;
+    let unreadable_answer = status != ResponseStatus::Success
+        && response.opcode == Opcode::Ping as u32
+        && response.provider == 0;
+    if unreadable_answer {
+        return Ok(status);
+    }
+    if response.opcode != request.opcode {
+        return Err(ProtocolError::OpcodeMismatch {
+            expected,
+            got: response.opcode,
+        });
+    }
+    if response.provider != request.provider {
+        return Err(ProtocolError::ProviderMismatch {
+            expected: request.provider,
+            got: response.provider,
+        });
+    }
+    Ok(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::unix::net::UnixListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::thread;
+
+    use keyward_protocol::frame::{read_request, FrameLimits};
+    use keyward_protocol::header::FLAG_KEYWARD_EXTENSIONS;
+
+    fn request(opcode: Opcode, provider: u8) -> WireHeader {
+        WireHeader {
+            flags: FLAG_KEYWARD_EXTENSIONS,
+            provider,
+            opcode: opcode as u32,
+            ..WireHeader::default()
+        }
+    }
+
+    fn answer(req: &WireHeader, status: u16, body_len: u32) -> WireHeader {
+        WireHeader {
+            flags: req.flags,
+            provider: req.provider,
+            opcode: req.opcode,
+            status,
+            body_len,
+            ..WireHeader::default()
+        }
+    }
+
+    #[test]
+    fn matching_success_is_accepted() {
+        let req = request(Opcode::PsaSignHash, 1);
+        let resp = answer(&req, 0, 10);
+        assert_eq!(
+            check_response(&req, &resp, false).expect("ok"),
+            ResponseStatus::Success
+        );
+    }
+
+    #[test]
+    fn opcode_mismatch_is_refused() {
+        let req = request(Opcode::PsaSignHash, 1);
+        let mut resp = answer(&req, 0, 0);
+        resp.opcode = Opcode::PsaVerifyHash as u32;
+        assert!(matches!(
+            check_response(&req, &resp, false),
+            Err(ProtocolError::OpcodeMismatch {
+                expected: Opcode::PsaSignHash,
+                got: 5
+            })
+        ));
+        // A success under opcode Ping is never an answer to another request.
+        resp.opcode = Opcode::Ping as u32;
+        resp.provider = 0;
+        assert!(check_response(&req, &resp, false).is_err());
+    }
+
+    #[test]
+    fn errors_for_unreadable_requests_come_as_ping() {
+        let req = request(Opcode::PsaSignHash, 1);
+        let resp = WireHeader::response_from_status(ResponseStatus::InvalidHeader);
+        assert_eq!(
+            check_response(&req, &resp, false).expect("accepted"),
+            ResponseStatus::InvalidHeader
+        );
+    }
+
+    #[test]
+    fn provider_mismatch_is_refused() {
+        let req = request(Opcode::PsaSignHash, 1);
+        let mut resp = answer(&req, 0, 0);
+        resp.provider = 3;
+        assert!(matches!(
+            check_response(&req, &resp, false),
+            Err(ProtocolError::ProviderMismatch {
+                expected: 1,
+                got: 3
+            })
+        ));
+    }
+
+    #[test]
+    fn unknown_status_is_refused_and_stock_mode_refuses_extensions() {
+        let req = request(Opcode::Ping, 0);
+        let resp = answer(&req, 1144, 0);
+        assert!(matches!(
+            check_response(&req, &resp, false),
+            Err(ProtocolError::UnknownStatus(1144))
+        ));
+        let resp = answer(&req, ResponseStatus::LimitExceeded as u16, 0);
+        assert_eq!(
+            check_response(&req, &resp, false).expect("extension-aware"),
+            ResponseStatus::LimitExceeded
+        );
+        assert!(matches!(
+            check_response(&req, &resp, true),
+            Err(ProtocolError::UnknownStatus(0x4B04))
+        ));
+    }
+
+    #[test]
+    fn non_protobuf_content_is_refused() {
+        let req = request(Opcode::Ping, 0);
+        let mut resp = answer(&req, 0, 0);
+        resp.content_type = 1;
+        assert!(matches!(
+            check_response(&req, &resp, false),
+            Err(ProtocolError::ContentType(1))
+        ));
+    }
+
+    /// A fake service: answers each request with `reply(request) -> (header, body)` and
+    /// closes after `per_connection` requests. Counts connections.
+    struct FakeServer {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+        connections: Arc<AtomicUsize>,
+    }
+
+    impl FakeServer {
+        fn start(
+            per_connection: usize,
+            reply: impl Fn(&WireHeader) -> (WireHeader, Vec<u8>) + Send + Sync + 'static,
+        ) -> FakeServer {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("fake.sock");
+            let listener = UnixListener::bind(&path).expect("bind");
+            let connections = Arc::new(AtomicUsize::new(0));
+            let counter = connections.clone();
+            let reply = Arc::new(reply);
+            thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(mut stream) = stream else { return };
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let reply = reply.clone();
+                    thread::spawn(move || {
+                        for _ in 0..per_connection {
+                            let Ok(req) = read_request(&mut stream, &FrameLimits::default()) else {
+                                return;
+                            };
+                            let (header, body) = reply(&req.header);
+                            if stream
+                                .write_all(&encode_frame(&header, &body, &[]))
+                                .is_err()
+                            {
+                                return;
+                            }
+                        }
+                    });
+                }
+            });
+            FakeServer {
+                _dir: dir,
+                path,
+                connections,
+            }
+        }
+
+        fn connection(&self, mode: ConnectionMode) -> Connection {
+            let mut config = TransportConfig::new(&self.path);
+            config.mode = mode;
+            config.timeout = Some(Duration::from_secs(5));
+            Connection::new(config)
+        }
+    }
+
+    fn echo(req: &WireHeader) -> (WireHeader, Vec<u8>) {
+        (answer(req, 0, 2), vec![0x08, 0x01])
+    }
+
+    #[test]
+    fn persistent_mode_reuses_one_connection() {
+        let server = FakeServer::start(usize::MAX, echo);
+        let conn = server.connection(ConnectionMode::Persistent);
+        let req = request(Opcode::Ping, 0);
+        for _ in 0..5 {
+            let resp = conn.round_trip(&req, &[], &[]).expect("round trip");
+            assert_eq!(resp.body, vec![0x08, 0x01]);
+        }
+        assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn per_request_mode_opens_a_connection_each_time() {
+        let server = FakeServer::start(1, echo);
+        let conn = server.connection(ConnectionMode::PerRequest);
+        let req = request(Opcode::Ping, 0);
+        for _ in 0..3 {
+            conn.round_trip(&req, &[], &[]).expect("round trip");
+        }
+        assert_eq!(server.connections.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn closed_persistent_connection_is_reopened_transparently() {
+        // A Parsec-style server: one request per connection, then close.
+        let server = FakeServer::start(1, echo);
+        let conn = server.connection(ConnectionMode::Persistent);
+        let req = request(Opcode::Ping, 0);
+        for _ in 0..3 {
+            // Give the server time to close the pooled stream, so the reuse really fails.
+            thread::sleep(Duration::from_millis(20));
+            conn.round_trip(&req, &[], &[]).expect("round trip");
+        }
+        assert_eq!(server.connections.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn oversize_body_is_refused_without_reading_it() {
+        let server = FakeServer::start(usize::MAX, |req| {
+            (answer(req, 0, 1 << 20), vec![0; 1 << 20])
+        });
+        let mut config = TransportConfig::new(&server.path);
+        config.max_body_len = 1024;
+        let conn = Connection::new(config);
+        let err = conn
+            .round_trip(&request(Opcode::Ping, 0), &[], &[])
+            .expect_err("too large");
+        assert!(
+            matches!(err, ClientError::ResponseTooLarge { limit: 1024 }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn bad_magic_is_a_protocol_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bad.sock");
+        let listener = UnixListener::bind(&path).expect("bind");
+        thread::spawn(move || {
+            if let Ok((mut stream, _)) = listener.accept() {
+                let mut buf = [0u8; 36];
+                let _ = stream.read_exact(&mut buf);
+                let _ = stream.write_all(&[0xAB; 36]);
+            }
+        });
+        let conn = Connection::new(TransportConfig::new(&path));
+        let err = conn
+            .round_trip(&request(Opcode::Ping, 0), &[], &[])
+            .expect_err("bad magic");
+        assert!(
+            matches!(
+                err,
+                ClientError::Protocol(ProtocolError::BadHeader(ResponseStatus::InvalidHeader))
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn silent_server_times_out() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("silent.sock");
+        let listener = UnixListener::bind(&path).expect("bind");
+        let holder = thread::spawn(move || listener.accept().map(|(s, _)| s));
+        let mut config = TransportConfig::new(&path);
+        config.timeout = Some(Duration::from_millis(100));
+        let conn = Connection::new(config);
+        let err = conn
+            .round_trip(&request(Opcode::Ping, 0), &[], &[])
+            .expect_err("timeout");
+        assert!(
+            matches!(err, ClientError::Timeout(_, "reading the response")),
+            "{err:?}"
+        );
+        drop(holder.join());
+    }
+
+    #[test]
+    fn missing_socket_names_the_path() {
+        let conn = Connection::new(TransportConfig::new("/nonexistent/keyward.sock"));
+        let err = conn
+            .round_trip(&request(Opcode::Ping, 0), &[], &[])
+            .expect_err("no socket");
+        assert!(
+            err.to_string().contains("/nonexistent/keyward.sock"),
+            "{err}"
+        );
+    }
+}
