@@ -1,0 +1,283 @@
+//! The software provider: every operation family implemented with aws-lc-rs, keys stored as
+//! handles sealed under a master key ([`sealed`]), parsed keys kept in a bounded cache.
+//!
+//! Supported (see [`capabilities`] for the exact table): SECP-R1 P-256/P-384 key pairs and
+//! public keys (ECDSA with SHA-256/384/512 and ECDSA-any, raw ECDH), RSA 2048/3072/4096 key
+//! pairs and public keys (PKCS#1 v1.5 and PSS signatures with SHA-256/384/512; PKCS#1 v1.5 and
+//! OAEP SHA-1/256/384/512 encryption), AES-128/192/256 (GCM, CTR, CFB, OFB, CBC, ECB, CMAC),
+//! ChaCha20 (ChaCha20-Poly1305), HMAC keys (HMAC-SHA-256/384/512), raw data keys; hashes and
+//! random bytes. Not supported: deterministic ECDSA signing and raw PKCS#1 v1.5 signing (aws-lc-rs
+//! has neither), shortened AEAD tags, AES-CCM, Ed25519/X25519 (Parsec's key types cannot name
+//! Twisted Edwards or Montgomery signature schemes), other curves, DH, key derivation.
+
+mod aead;
+mod asym_encrypt;
+mod asym_sign;
+mod cache;
+pub(crate) mod capabilities;
+mod cipher;
+mod hash;
+mod key_agreement;
+mod key_management;
+mod mac;
+mod master_key;
+mod random;
+mod sealed;
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use aws_lc_rs::{agreement, digest, signature};
+use keyward_protocol::ops::{CheckType, ProviderInfo, Secret};
+use keyward_protocol::psa::{EccFamily, Hash, KeyAttributes, KeyType};
+use keyward_protocol::ProviderId;
+
+pub use cache::CacheStats;
+pub use master_key::{MasterKey, MasterKeyError};
+
+use crate::{Families, KeyRef, Provider, ProviderError};
+use cache::{KeyCache, Parsed, Purpose};
+use sealed::Sealer;
+
+/// Parsec's UUID for provider 1 (MbedCrypto), whose slot the software provider takes so stock
+/// clients find the provider they expect.
+pub const SOFTWARE_PROVIDER_UUID: &str = "1c1139dc-ad7c-47dc-ad6b-db6fdb466552";
+
+/// Tunables of the software provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SoftwareConfig {
+    /// How many keys' parsed objects to keep (0 disables the cache).
+    pub cache_capacity: usize,
+}
+
+impl Default for SoftwareConfig {
+    fn default() -> Self {
+        SoftwareConfig {
+            cache_capacity: 1024,
+        }
+    }
+}
+
+/// The aws-lc-rs software provider.
+pub struct SoftwareProvider {
+    sealer: Sealer,
+    cache: KeyCache,
+    handle_opens: AtomicU64,
+}
+
+impl std::fmt::Debug for SoftwareProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoftwareProvider")
+            .field("cache", &self.cache_stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SoftwareProvider {
+    /// A provider sealing keys under (a key derived from) `master_key`.
+    pub fn new(
+        master_key: &MasterKey,
+        config: SoftwareConfig,
+    ) -> Result<SoftwareProvider, ProviderError> {
+        Ok(SoftwareProvider {
+            sealer: Sealer::new(master_key)?,
+            cache: KeyCache::new(config.cache_capacity),
+            handle_opens: AtomicU64::new(0),
+        })
+    }
+
+    /// Cache counters (hits, misses, handles decrypted).
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats(self.handle_opens.load(Ordering::Relaxed))
+    }
+
+    /// Decrypts a handle (no cache).
+    fn open(&self, key: KeyRef<'_>) -> Result<Secret, ProviderError> {
+        self.handle_opens.fetch_add(1, Ordering::Relaxed);
+        self.sealer.open(key.handle, key.attributes)
+    }
+
+    /// The parsed object for `purpose`, from the cache or by opening and parsing the handle.
+    fn parsed(
+        &self,
+        key: KeyRef<'_>,
+        purpose: Purpose,
+        parse: impl FnOnce(&[u8]) -> Result<Parsed, ProviderError>,
+    ) -> Result<Arc<Parsed>, ProviderError> {
+        self.cached(key, purpose, || {
+            let material = self.open(key)?;
+            parse(&material)
+        })
+    }
+
+    /// The cached object for `purpose`, built by `build` on a miss. `build` must derive from
+    /// authenticated material (the opened handle, or another entry of the same key).
+    fn cached(
+        &self,
+        key: KeyRef<'_>,
+        purpose: Purpose,
+        build: impl FnOnce() -> Result<Parsed, ProviderError>,
+    ) -> Result<Arc<Parsed>, ProviderError> {
+        if let Some(hit) = self.cache.get(key.handle, key.attributes, purpose) {
+            return Ok(hit);
+        }
+        let parsed = Arc::new(build()?);
+        self.cache
+            .insert(key.handle, key.attributes, purpose, Arc::clone(&parsed));
+        Ok(parsed)
+    }
+
+    /// The public key in PSA format (cached).
+    fn public_key(&self, key: KeyRef<'_>) -> Result<Arc<Parsed>, ProviderError> {
+        let attributes = *key.attributes;
+        self.parsed(key, Purpose::Public, |material| {
+            key_management::public_from_material(&attributes, material).map(Parsed::Public)
+        })
+    }
+}
+
+impl Provider for SoftwareProvider {
+    fn id(&self) -> ProviderId {
+        ProviderId::Software
+    }
+
+    fn info(&self) -> ProviderInfo {
+        let version = |i: usize| {
+            env!("CARGO_PKG_VERSION")
+                .split('.')
+                .nth(i)
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0)
+        };
+        ProviderInfo {
+            uuid: SOFTWARE_PROVIDER_UUID.to_string(),
+            description: "Keyward software provider (aws-lc-rs)".to_string(),
+            vendor: "Keyward".to_string(),
+            version_maj: version(0),
+            version_min: version(1),
+            version_rev: version(2),
+            id: ProviderId::Software as u8,
+        }
+    }
+
+    fn families(&self) -> Families<'_> {
+        Families {
+            key_management: Some(self),
+            sign: Some(self),
+            asymmetric_crypt: Some(self),
+            aead: Some(self),
+            cipher: Some(self),
+            mac: Some(self),
+            hash: Some(self),
+            random: Some(self),
+            key_agreement: Some(self),
+        }
+    }
+
+    fn can_do(&self, check: CheckType, attributes: &KeyAttributes) -> bool {
+        capabilities::can_do(check, attributes)
+    }
+}
+
+/// The elliptic curves the software provider supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Curve {
+    P256,
+    P384,
+}
+
+impl Curve {
+    /// The curve of an ECC key, or why there is none.
+    fn of(attributes: &KeyAttributes) -> Result<Curve, ProviderError> {
+        match attributes.key_type {
+            KeyType::EccKeyPair { curve_family } | KeyType::EccPublicKey { curve_family } => {
+                Curve::from_family_bits(curve_family, attributes.bits)
+            }
+            other => Err(ProviderError::invalid(format!(
+                "{other:?} is not an elliptic-curve key"
+            ))),
+        }
+    }
+
+    fn from_family_bits(family: EccFamily, bits: u32) -> Result<Curve, ProviderError> {
+        match (family, bits) {
+            (EccFamily::SecpR1, 256) => Ok(Curve::P256),
+            (EccFamily::SecpR1, 384) => Ok(Curve::P384),
+            _ => Err(ProviderError::not_supported(format!(
+                "{family:?} curves of {bits} bits"
+            ))),
+        }
+    }
+
+    fn bits(self) -> u32 {
+        match self {
+            Curve::P256 => 256,
+            Curve::P384 => 384,
+        }
+    }
+
+    /// Private scalar length (also the length of each of `r`, `s` and the coordinates).
+    fn scalar_len(self) -> usize {
+        match self {
+            Curve::P256 => 32,
+            Curve::P384 => 48,
+        }
+    }
+
+    /// Length of an uncompressed point `04 || X || Y`.
+    fn point_len(self) -> usize {
+        1 + 2 * self.scalar_len()
+    }
+
+    /// The fixed-format (`r || s`) signing algorithm aws-lc-rs pairs with this curve.
+    fn signing(self) -> &'static signature::EcdsaSigningAlgorithm {
+        match self {
+            Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+        }
+    }
+
+    fn verification(self) -> &'static signature::EcdsaVerificationAlgorithm {
+        match self {
+            Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
+            Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
+        }
+    }
+
+    /// The digest aws-lc-rs expects with [`Curve::signing`]; its length is the scalar length.
+    fn native_digest(self) -> &'static digest::Algorithm {
+        match self {
+            Curve::P256 => &digest::SHA256,
+            Curve::P384 => &digest::SHA384,
+        }
+    }
+
+    fn ecdh(self) -> &'static agreement::Algorithm {
+        match self {
+            Curve::P256 => &agreement::ECDH_P256,
+            Curve::P384 => &agreement::ECDH_P384,
+        }
+    }
+}
+
+/// The aws-lc-rs digest for a PSA hash, if supported.
+pub(crate) fn digest_algorithm(hash: Hash) -> Result<&'static digest::Algorithm, ProviderError> {
+    Ok(match hash {
+        Hash::Sha224 => &digest::SHA224,
+        Hash::Sha256 => &digest::SHA256,
+        Hash::Sha384 => &digest::SHA384,
+        Hash::Sha512 => &digest::SHA512,
+        Hash::Sha512_256 => &digest::SHA512_256,
+        Hash::Sha3_256 => &digest::SHA3_256,
+        Hash::Sha3_384 => &digest::SHA3_384,
+        Hash::Sha3_512 => &digest::SHA3_512,
+        other => return Err(ProviderError::not_supported(format!("hash {other:?}"))),
+    })
+}
+
+/// Maps an aws-lc-rs failure that should not happen to a generic error with context.
+fn internal(context: &'static str) -> impl FnOnce(aws_lc_rs::error::Unspecified) -> ProviderError {
+    move |_| ProviderError::generic(context)
+}

@@ -1,0 +1,464 @@
+//! Crypto-provider operations. Each handler unpacks its operation and hands the work to the
+//! addressed provider's family trait; the key lifecycle (look up in the caller's namespace,
+//! check the policy, create-then-record with roll-back) is written once, here.
+
+use keyward_protocol::ops::{Operation, OperationResult};
+use keyward_protocol::psa::KeyAttributes;
+use keyward_providers::{policy, ImportedKey, KeyRef, Provider, ProviderError};
+
+use crate::dispatch::{Context, Service};
+use crate::error::ServiceError;
+use crate::key_store::KeyRecord;
+
+fn unexpected(op: &Operation) -> ServiceError {
+    ServiceError::Internal(format!("handler called with {:?}", op.opcode()))
+}
+
+fn unsupported(family: &str) -> ServiceError {
+    ServiceError::Provider(ProviderError::NotSupported(format!(
+        "this provider has no {family} operations"
+    )))
+}
+
+/// Refuses names that are empty, too long or contain control characters.
+fn check_key_name(service: &Service, name: &str) -> Result<(), ServiceError> {
+    if name.is_empty() || name.len() > service.limits.max_key_name_len {
+        return Err(ServiceError::InvalidArgument(format!(
+            "key names must be 1 to {} bytes long",
+            service.limits.max_key_name_len
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ServiceError::InvalidArgument(
+            "key names must not contain control characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `f` on a key of the caller after the PSA policy check for `op`.
+fn with_key<R>(
+    service: &Service,
+    ctx: &Context<'_>,
+    op: &Operation,
+    name: &str,
+    f: impl FnOnce(&dyn Provider, KeyRef<'_>) -> Result<R, ProviderError>,
+) -> Result<R, ServiceError> {
+    let caller = ctx.caller()?;
+    let provider = ctx.provider()?;
+    let record = service
+        .store
+        .get(caller, name)?
+        .ok_or(ServiceError::KeyDoesNotExist)?;
+    // As in Parsec, a key is addressed through the provider that holds it.
+    if record.provider != provider.id() {
+        return Err(ServiceError::KeyDoesNotExist);
+    }
+    policy::authorize(op, &record.attributes)?;
+    Ok(f(
+        provider,
+        KeyRef {
+            handle: &record.handle,
+            attributes: &record.attributes,
+        },
+    )?)
+}
+
+/// The key creation transaction: make the key in the provider, record it, and destroy it
+/// again if recording fails, so a key is either fully there or not at all.
+fn create_key(
+    service: &Service,
+    ctx: &Context<'_>,
+    name: &str,
+    attributes: KeyAttributes,
+    make: impl FnOnce(&dyn Provider) -> Result<ImportedKey, ProviderError>,
+) -> Result<(), ServiceError> {
+    check_key_name(service, name)?;
+    let caller = ctx.caller()?;
+    let provider = ctx.provider()?;
+    // Cheap early answer; the insert below is what really guarantees uniqueness.
+    if service.store.get(caller, name)?.is_some() {
+        return Err(crate::key_store::StoreError::AlreadyExists.into());
+    }
+    policy::validate_attributes(&attributes)?;
+    let created = make(provider)?;
+    let record = KeyRecord {
+        provider: provider.id(),
+        handle: created.handle.0,
+        attributes: created.attributes,
+    };
+    if let Err(err) =
+        service
+            .store
+            .insert(caller, name, &record, service.limits.max_keys_per_identity)
+    {
+        destroy_provider_object(service, name, &record);
+        return Err(err.into());
+    }
+    Ok(())
+}
+
+/// Destroys a key's provider object after its row is gone; failures leave an orphan that the
+/// provider's start-up clean-up removes, never a visible key.
+pub fn destroy_provider_object(service: &Service, name: &str, record: &KeyRecord) {
+    let Some(provider) = service.provider(record.provider) else {
+        tracing::warn!(key = name, provider = ?record.provider, "provider of a deleted key is not configured; its object is left to clean-up");
+        return;
+    };
+    let Some(keys) = provider.families().key_management else {
+        return;
+    };
+    let key = KeyRef {
+        handle: &record.handle,
+        attributes: &record.attributes,
+    };
+    if let Err(err) = keys.destroy_key(key) {
+        tracing::warn!(key = name, error = %err, "provider failed to destroy a deleted key");
+    }
+}
+
+pub fn generate_key(
+    s: &Service,
+    ctx: &Context<'_>,
+    op: Operation,
+) -> Result<OperationResult, ServiceError> {
+    let Operation::GenerateKey {
+        key_name,
+        attributes,
+    } = &op
+    else {
+        return Err(unexpected(&op));
+    };
+    create_key(s, ctx, key_name, *attributes, |p| {
+        p.families()
+            .key_management
+            .ok_or_else(|| ProviderError::NotSupported("key management".into()))?
+            .generate_key(attributes)
+            .map(|handle| ImportedKey {
+                handle,
+                attributes: *attributes,
+            })
+    })?;
+    Ok(OperationResult::GenerateKey)
+}
+
+pub fn import_key(
+    s: &Service,
+    ctx: &Context<'_>,
+    op: Operation,
+) -> Result<OperationResult, ServiceError> {
+    let Operation::ImportKey {
+        key_name,
+        attributes,
+        data,
+    } = &op
+    else {
+        return Err(unexpected(&op));
+    };
+    create_key(s, ctx, key_name, *attributes, |p| {
+        p.families()
+            .key_management
+            .ok_or_else(|| ProviderError::NotSupported("key management".into()))?
+            .import_key(attributes, data)
+    })?;
+    Ok(OperationResult::ImportKey)
+}
+
+pub fn destroy_key(
+    s: &Service,
+    ctx: &Context<'_>,
+    op: Operation,
+) -> Result<OperationResult, ServiceError> {
+    let Operation::DestroyKey { key_name } = &op else {
+        return Err(unexpected(&op));
+    };
+    let caller = ctx.caller()?;
+    let provider = ctx.provider()?;
+    match s.store.get(caller, key_name)? {
+        Some(record) if record.provider == provider.id() => {}
+        _ => return Err(ServiceError::KeyDoesNotExist),
+    }
+    let record = s
+        .store
+        .remove(caller, key_name)?
+        .ok_or(ServiceError::KeyDoesNotExist)?;
+    destroy_provider_object(s, key_name, &record);
+    Ok(OperationResult::DestroyKey)
+}
+
+pub fn export_public_key(
+    s: &Service,
+    ctx: &Context<'_>,
+    op: Operation,
+) -> Result<OperationResult, ServiceError> {
+    let Operation::ExportPublicKey { key_name } = &op else {
+        return Err(unexpected(&op));
+    };
+    let data = with_key(s, ctx, &op, key_name, |p, key| {
+        p.families()
+            .key_management
+            .ok_or_else(|| ProviderError::NotSupported("key management".into()))?
+            .export_public_key(key)
+    })?;
+    Ok(OperationResult::ExportPublicKey { data })
+}
+
+pub fn export_key(
+    s: &Service,
+    ctx: &Context<'_>,
+    op: Operation,
+) -> Result<OperationResult, ServiceError> {
+    let Operation::ExportKey { key_name } = &op else {
+        return Err(unexpected(&op));
+    };
+    let data = with_key(s, ctx, &op, key_name, |p, key| {
+        p.families()
+            .key_management
+            .ok_or_else(|| ProviderError::NotSupported("key management".into()))?
+            .export_key(key)
+    })?;
+    Ok(OperationResult::ExportKey { data })
+}
+
+/// Handlers of operations that use one key and one family, written as data: operation
+/// pattern, family, call, result.
+macro_rules! key_operation {
+    ($name:ident, $variant:ident { $key:ident $(, $field:ident)* }, $family:ident, |$fam:ident, $k:ident| $call:expr, $result:expr) => {
+        pub fn $name(s: &Service, ctx: &Context<'_>, op: Operation) -> Result<OperationResult, ServiceError> {
+            let Operation::$variant { $key, $($field,)* .. } = &op else { return Err(unexpected(&op)) };
+            let output = with_key(s, ctx, &op, $key, |p, $k| {
+                let $fam = p.families().$family.ok_or_else(|| ProviderError::NotSupported(stringify!($family).into()))?;
+                $call
+            })?;
+            #[allow(clippy::redundant_closure_call, reason = "the macro passes the result constructor as a closure")]
+            Ok(($result)(output))
+        }
+    };
+}
+
+key_operation!(
+    sign_hash,
+    SignHash {
+        key_name,
+        alg,
+        hash
+    },
+    sign,
+    |f, key| f.sign_hash(key, *alg, hash),
+    |signature| OperationResult::SignHash { signature }
+);
+key_operation!(
+    verify_hash,
+    VerifyHash {
+        key_name,
+        alg,
+        hash,
+        signature
+    },
+    sign,
+    |f, key| f.verify_hash(key, *alg, hash, signature),
+    |()| OperationResult::VerifyHash
+);
+key_operation!(
+    sign_message,
+    SignMessage {
+        key_name,
+        alg,
+        message
+    },
+    sign,
+    |f, key| f.sign_message(key, *alg, message),
+    |signature| OperationResult::SignMessage { signature }
+);
+key_operation!(
+    verify_message,
+    VerifyMessage {
+        key_name,
+        alg,
+        message,
+        signature
+    },
+    sign,
+    |f, key| f.verify_message(key, *alg, message, signature),
+    |()| OperationResult::VerifyMessage
+);
+key_operation!(
+    asymmetric_encrypt,
+    AsymmetricEncrypt {
+        key_name,
+        alg,
+        plaintext,
+        salt
+    },
+    asymmetric_crypt,
+    |f, key| f.asymmetric_encrypt(key, *alg, plaintext, salt.as_deref()),
+    |ciphertext| OperationResult::AsymmetricEncrypt { ciphertext }
+);
+key_operation!(
+    asymmetric_decrypt,
+    AsymmetricDecrypt {
+        key_name,
+        alg,
+        ciphertext,
+        salt
+    },
+    asymmetric_crypt,
+    |f, key| f.asymmetric_decrypt(key, *alg, ciphertext, salt.as_deref()),
+    |plaintext| OperationResult::AsymmetricDecrypt { plaintext }
+);
+key_operation!(
+    aead_encrypt,
+    AeadEncrypt {
+        key_name,
+        alg,
+        nonce,
+        additional_data,
+        plaintext
+    },
+    aead,
+    |f, key| f.aead_encrypt(key, *alg, nonce, additional_data, plaintext),
+    |ciphertext| OperationResult::AeadEncrypt { ciphertext }
+);
+key_operation!(
+    aead_decrypt,
+    AeadDecrypt {
+        key_name,
+        alg,
+        nonce,
+        additional_data,
+        ciphertext
+    },
+    aead,
+    |f, key| f.aead_decrypt(key, *alg, nonce, additional_data, ciphertext),
+    |plaintext| OperationResult::AeadDecrypt { plaintext }
+);
+key_operation!(
+    cipher_encrypt,
+    CipherEncrypt {
+        key_name,
+        alg,
+        plaintext
+    },
+    cipher,
+    |f, key| f.cipher_encrypt(key, *alg, plaintext),
+    |ciphertext| OperationResult::CipherEncrypt { ciphertext }
+);
+key_operation!(
+    cipher_decrypt,
+    CipherDecrypt {
+        key_name,
+        alg,
+        ciphertext
+    },
+    cipher,
+    |f, key| f.cipher_decrypt(key, *alg, ciphertext),
+    |plaintext| OperationResult::CipherDecrypt { plaintext }
+);
+key_operation!(
+    mac_compute,
+    MacCompute {
+        key_name,
+        alg,
+        input
+    },
+    mac,
+    |f, key| f.mac_compute(key, *alg, input),
+    |mac| OperationResult::MacCompute { mac }
+);
+key_operation!(
+    mac_verify,
+    MacVerify {
+        key_name,
+        alg,
+        input,
+        mac
+    },
+    mac,
+    |f, key| f.mac_verify(key, *alg, input, mac),
+    |()| OperationResult::MacVerify
+);
+key_operation!(
+    raw_key_agreement,
+    RawKeyAgreement {
+        private_key_name,
+        alg,
+        peer_key
+    },
+    key_agreement,
+    |f, key| f.raw_key_agreement(key, *alg, peer_key),
+    |shared_secret| OperationResult::RawKeyAgreement { shared_secret }
+);
+
+pub fn hash_compute(
+    _: &Service,
+    ctx: &Context<'_>,
+    op: Operation,
+) -> Result<OperationResult, ServiceError> {
+    let Operation::HashCompute { alg, input } = &op else {
+        return Err(unexpected(&op));
+    };
+    let hash = ctx
+        .provider()?
+        .families()
+        .hash
+        .ok_or_else(|| unsupported("hash"))?
+        .hash_compute(*alg, input)?;
+    Ok(OperationResult::HashCompute { hash })
+}
+
+pub fn hash_compare(
+    _: &Service,
+    ctx: &Context<'_>,
+    op: Operation,
+) -> Result<OperationResult, ServiceError> {
+    let Operation::HashCompare { alg, input, hash } = &op else {
+        return Err(unexpected(&op));
+    };
+    ctx.provider()?
+        .families()
+        .hash
+        .ok_or_else(|| unsupported("hash"))?
+        .hash_compare(*alg, input, hash)?;
+    Ok(OperationResult::HashCompare)
+}
+
+pub fn generate_random(
+    s: &Service,
+    ctx: &Context<'_>,
+    op: Operation,
+) -> Result<OperationResult, ServiceError> {
+    let Operation::GenerateRandom { size } = &op else {
+        return Err(unexpected(&op));
+    };
+    // Refuse before allocating: the size comes from the client.
+    let size = usize::try_from(*size)
+        .ok()
+        .filter(|size| *size <= s.limits.max_response_len as usize)
+        .ok_or(ServiceError::ResponseTooLarge(s.limits.max_response_len))?;
+    let random_bytes = ctx
+        .provider()?
+        .families()
+        .random
+        .ok_or_else(|| unsupported("random"))?
+        .generate_random(size)?;
+    Ok(OperationResult::GenerateRandom { random_bytes })
+}
+
+pub fn can_do_crypto(
+    _: &Service,
+    ctx: &Context<'_>,
+    op: Operation,
+) -> Result<OperationResult, ServiceError> {
+    let Operation::CanDoCrypto {
+        check_type,
+        attributes,
+    } = &op
+    else {
+        return Err(unexpected(&op));
+    };
+    if ctx.provider()?.can_do(*check_type, attributes) {
+        Ok(OperationResult::CanDoCrypto)
+    } else {
+        Err(unsupported("such"))
+    }
+}

@@ -1,0 +1,315 @@
+//! The path of one request after it was read: validate header → authenticate → pick provider →
+//! check access → decode body → run the handler from the route table → encode the result.
+//! Parsec's order of checks (reference §1.5) is kept so error statuses match its behaviour.
+
+use std::sync::Arc;
+
+use keyward_protocol::codec::{decode_operation, encode_result};
+use keyward_protocol::header::WireHeader;
+use keyward_protocol::ops::{Operation, OperationResult};
+use keyward_protocol::{Opcode, ProviderId, RawRequest, RequestHeader, ResponseStatus};
+use keyward_providers::Provider;
+
+use crate::authenticators::{config_name, Authenticators, PeerCredentials, VerifiedIdentity};
+use crate::config::Limits;
+use crate::error::ServiceError;
+use crate::key_store::KeyStore;
+use crate::{core_ops, crypto_ops};
+
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Informational: works without authentication.
+    Public,
+    /// Needs an authenticated caller.
+    Authenticated,
+    /// Needs a configured admin.
+    Admin,
+}
+
+/// What a handler receives besides the operation.
+pub struct Context<'a> {
+    pub header: &'a RequestHeader,
+    /// Present for every non-public operation (checked before the handler runs).
+    pub identity: Option<&'a VerifiedIdentity>,
+    /// The provider the request addressed; `None` for core operations.
+    pub provider: Option<&'a dyn Provider>,
+}
+
+impl std::fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("header", self.header)
+            .field("identity", &self.identity)
+            .field("provider", &self.provider.map(|p| p.id()))
+            .finish()
+    }
+}
+
+impl Context<'_> {
+    /// The caller; handlers of non-public routes can rely on it.
+    pub fn caller(&self) -> Result<&VerifiedIdentity, ServiceError> {
+        self.identity.ok_or(ServiceError::NotAuthenticated)
+    }
+
+    /// The addressed crypto provider.
+    pub fn provider(&self) -> Result<&dyn Provider, ServiceError> {
+        self.provider.ok_or(ServiceError::WrongProvider(
+            "crypto operation sent to the core provider",
+        ))
+    }
+}
+
+pub type Handler = fn(&Service, &Context<'_>, Operation) -> Result<OperationResult, ServiceError>;
+
+/// One row of the dispatch table.
+#[derive(Debug)]
+pub struct Route {
+    pub opcode: Opcode,
+    pub access: Access,
+    pub handler: Handler,
+}
+
+/// The service: configuration, authenticators, key store and providers.
+pub struct Service {
+    pub limits: Limits,
+    pub authenticators: Authenticators,
+    pub store: KeyStore,
+    /// In priority order: the first is the clients' default.
+    pub providers: Vec<Arc<dyn Provider>>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<ProviderId> = self.providers.iter().map(|p| p.id()).collect();
+        f.debug_struct("Service")
+            .field("authenticators", &self.authenticators)
+            .field("providers", &ids)
+            .finish()
+    }
+}
+
+/// The whole dispatch table: adding an operation means adding a row here and its handler.
+pub fn route(opcode: Opcode) -> Option<&'static Route> {
+    ROUTES.iter().find(|route| route.opcode == opcode)
+}
+
+macro_rules! routes {
+    ($($opcode:ident => $access:ident, $handler:path;)*) => {
+        static ROUTES: &[Route] = &[$(Route { opcode: Opcode::$opcode, access: Access::$access, handler: $handler },)*];
+    };
+}
+
+routes! {
+    Ping => Public, core_ops::ping;
+    ListProviders => Public, core_ops::list_providers;
+    ListOpcodes => Public, core_ops::list_opcodes;
+    ListAuthenticators => Public, core_ops::list_authenticators;
+    ListKeys => Authenticated, core_ops::list_keys;
+    ListClients => Admin, core_ops::list_clients;
+    DeleteClient => Admin, core_ops::delete_client;
+    PsaGenerateKey => Authenticated, crypto_ops::generate_key;
+    PsaImportKey => Authenticated, crypto_ops::import_key;
+    PsaDestroyKey => Authenticated, crypto_ops::destroy_key;
+    PsaExportPublicKey => Authenticated, crypto_ops::export_public_key;
+    PsaExportKey => Authenticated, crypto_ops::export_key;
+    PsaSignHash => Authenticated, crypto_ops::sign_hash;
+    PsaVerifyHash => Authenticated, crypto_ops::verify_hash;
+    PsaSignMessage => Authenticated, crypto_ops::sign_message;
+    PsaVerifyMessage => Authenticated, crypto_ops::verify_message;
+    PsaAsymmetricEncrypt => Authenticated, crypto_ops::asymmetric_encrypt;
+    PsaAsymmetricDecrypt => Authenticated, crypto_ops::asymmetric_decrypt;
+    PsaAeadEncrypt => Authenticated, crypto_ops::aead_encrypt;
+    PsaAeadDecrypt => Authenticated, crypto_ops::aead_decrypt;
+    PsaCipherEncrypt => Authenticated, crypto_ops::cipher_encrypt;
+    PsaCipherDecrypt => Authenticated, crypto_ops::cipher_decrypt;
+    PsaMacCompute => Authenticated, crypto_ops::mac_compute;
+    PsaMacVerify => Authenticated, crypto_ops::mac_verify;
+    PsaHashCompute => Authenticated, crypto_ops::hash_compute;
+    PsaHashCompare => Authenticated, crypto_ops::hash_compare;
+    PsaGenerateRandom => Authenticated, crypto_ops::generate_random;
+    PsaRawKeyAgreement => Authenticated, crypto_ops::raw_key_agreement;
+    CanDoCrypto => Authenticated, crypto_ops::can_do_crypto;
+}
+
+/// A response ready to be written.
+#[derive(Debug)]
+pub struct Response {
+    pub header: WireHeader,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    fn from_status(status: ResponseStatus) -> Self {
+        Response {
+            header: WireHeader::response_from_status(status),
+            body: Vec::new(),
+        }
+    }
+
+    fn to_request(header: &RequestHeader, status: ResponseStatus, body: Vec<u8>) -> Self {
+        let body_len = u32::try_from(body.len()).unwrap_or(u32::MAX);
+        Response {
+            header: WireHeader::response_to(header, status, body_len),
+            body,
+        }
+    }
+}
+
+impl Service {
+    /// The provider configured under `id`.
+    pub fn provider(&self, id: ProviderId) -> Option<&dyn Provider> {
+        self.providers
+            .iter()
+            .find(|p| p.id() == id)
+            .map(|p| p.as_ref())
+    }
+
+    /// True when the request will run provider crypto (worth moving off the async workers).
+    pub fn is_heavy(raw: &RawRequest) -> bool {
+        Opcode::from_u32(raw.header.opcode).is_some_and(|op| !op.is_core())
+    }
+
+    /// Handles one request completely; never fails: every error becomes a status.
+    pub fn handle(&self, raw: RawRequest, peer: Option<PeerCredentials>) -> Response {
+        let header = match raw.header.validate_request() {
+            Ok(header) => header,
+            Err(status) => return Response::from_status(status),
+        };
+        let result = self
+            .prepare(&header, &raw, peer)
+            .and_then(|(route, identity, provider)| {
+                let ctx = Context {
+                    header: &header,
+                    identity: identity.as_ref(),
+                    provider,
+                };
+                let operation = decode_operation(header.opcode, &raw.body)?;
+                let key_name = operation.key_name().map(str::to_owned);
+                let outcome = (route.handler)(self, &ctx, operation);
+                if !header.opcode.is_core() {
+                    audit(&ctx, key_name.as_deref(), &outcome);
+                }
+                outcome
+            });
+        match result {
+            Ok(result) => {
+                let body = encode_result(&result);
+                if body.len() > self.limits.max_response_len as usize {
+                    let err = ServiceError::ResponseTooLarge(self.limits.max_response_len);
+                    return Response::to_request(&header, err.status(), Vec::new());
+                }
+                Response::to_request(&header, ResponseStatus::Success, body)
+            }
+            Err(err) => {
+                tracing::debug!(opcode = ?header.opcode, error = %err, "request failed");
+                Response::to_request(&header, err.status(), Vec::new())
+            }
+        }
+    }
+
+    /// Authentication, provider and access checks, in Parsec's order.
+    fn prepare(
+        &self,
+        header: &RequestHeader,
+        raw: &RawRequest,
+        peer: Option<PeerCredentials>,
+    ) -> Result<
+        (
+            &'static Route,
+            Option<VerifiedIdentity>,
+            Option<&dyn Provider>,
+        ),
+        ServiceError,
+    > {
+        let identity = self
+            .authenticators
+            .authenticate(header.auth_type, &raw.auth, peer)?;
+        let provider = match header.provider {
+            ProviderId::Core => None,
+            id => Some(
+                self.provider(id)
+                    .ok_or(ServiceError::ProviderNotRegistered(id as u8))?,
+            ),
+        };
+        let route = route(header.opcode).ok_or(ServiceError::WrongProvider(
+            "operation not served by this service",
+        ))?;
+        match (header.opcode.is_core(), provider) {
+            (true, Some(_)) => {
+                return Err(ServiceError::WrongProvider(
+                    "core operation sent to a crypto provider",
+                ))
+            }
+            (false, None) => {
+                return Err(ServiceError::WrongProvider(
+                    "crypto operation sent to the core provider",
+                ))
+            }
+            (false, Some(provider)) if !provider.families().opcodes().contains(&header.opcode) => {
+                return Err(ServiceError::WrongProvider(
+                    "operation not supported by this provider",
+                ))
+            }
+            _ => {}
+        }
+        match route.access {
+            Access::Public => {}
+            Access::Authenticated => {
+                identity.as_ref().ok_or(ServiceError::NotAuthenticated)?;
+            }
+            Access::Admin => {
+                let caller = identity.as_ref().ok_or(ServiceError::NotAuthenticated)?;
+                if !self.authenticators.is_admin(caller) {
+                    return Err(ServiceError::NotAdmin);
+                }
+            }
+        }
+        Ok((route, identity, provider))
+    }
+}
+
+/// One audit event per key operation: who, what, which key, where, and the outcome. Never
+/// any key material or request data.
+fn audit(
+    ctx: &Context<'_>,
+    key_name: Option<&str>,
+    outcome: &Result<OperationResult, ServiceError>,
+) {
+    let (authenticator, identity) = ctx
+        .identity
+        .map(|id| (config_name(id.authenticator()), id.name()))
+        .unwrap_or(("none", ""));
+    let status = match outcome {
+        Ok(_) => ResponseStatus::Success,
+        Err(err) => err.status(),
+    };
+    tracing::info!(
+        target: "keyward::audit",
+        authenticator,
+        identity,
+        opcode = ?ctx.header.opcode,
+        key = key_name.unwrap_or(""),
+        provider = ?ctx.header.provider,
+        outcome = ?status,
+        "key operation"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_routed_opcode_is_routed_once() {
+        for route in ROUTES {
+            assert_eq!(
+                ROUTES.iter().filter(|r| r.opcode == route.opcode).count(),
+                1,
+                "{:?}",
+                route.opcode
+            );
+            assert_eq!(route.access == Access::Admin, route.opcode.is_admin());
+        }
+    }
+}
