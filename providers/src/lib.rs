@@ -12,7 +12,10 @@
 //! in the service, before any provider is called. Errors are semantic ([`ProviderError`]); the
 //! service maps them to wire statuses.
 #![forbid(unsafe_code)]
-#![cfg_attr(test, allow(clippy::unwrap_used))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")
+)]
 
 pub mod aead;
 pub mod asym_encrypt;
@@ -40,7 +43,7 @@ pub use keyward_protocol::ops::{CheckType, ProviderInfo, Secret};
 pub use mac::MacOps;
 pub use provider::{Families, Family, Provider, FAMILY_OPCODES};
 pub use random::RandomSource;
-pub use software::{MasterKey, MasterKeyError, SoftwareConfig, SoftwareProvider};
+pub use software::{CacheStats, MasterKey, MasterKeyError, SoftwareConfig, SoftwareProvider};
 
 /// Opaque bytes a provider returns for a key it created. The service persists them (SQLite key
 /// store) and passes them back unchanged in a [`KeyRef`]. What they mean is the provider's

@@ -24,6 +24,24 @@ pub enum Family {
     KeyAgreement,
 }
 
+impl Family {
+    /// The family serving `opcode`, if any family does (none for core opcodes and CanDoCrypto).
+    pub fn of(opcode: Opcode) -> Option<Family> {
+        FAMILY_OPCODES
+            .iter()
+            .find(|(_, opcodes)| opcodes.contains(&opcode))
+            .map(|(family, _)| *family)
+    }
+
+    /// The opcodes this family serves.
+    pub fn opcodes(self) -> &'static [Opcode] {
+        FAMILY_OPCODES
+            .iter()
+            .find(|(family, _)| *family == self)
+            .map_or(&[], |(_, opcodes)| *opcodes)
+    }
+}
+
 /// Which opcodes each family serves. Adding an opcode to a family is one line here.
 pub const FAMILY_OPCODES: &[(Family, &[Opcode])] = &[
     (
@@ -125,14 +143,6 @@ impl Families<'_> {
         opcodes.dedup();
         opcodes
     }
-
-    /// The family serving `opcode`, if any family does.
-    pub fn family_of(opcode: Opcode) -> Option<Family> {
-        FAMILY_OPCODES
-            .iter()
-            .find(|(_, opcodes)| opcodes.contains(&opcode))
-            .map(|(family, _)| *family)
-    }
 }
 
 /// A crypto backend. Implementations are shared between worker threads.
@@ -184,11 +194,17 @@ mod tests {
     #[test]
     fn family_of_finds_the_owner() {
         assert_eq!(
-            Families::family_of(Opcode::PsaSignHash),
+            Family::of(Opcode::PsaSignHash),
             Some(Family::AsymmetricSign)
         );
-        assert_eq!(Families::family_of(Opcode::PsaMacVerify), Some(Family::Mac));
-        assert_eq!(Families::family_of(Opcode::Ping), None);
-        assert_eq!(Families::family_of(Opcode::CanDoCrypto), None);
+        assert_eq!(Family::of(Opcode::PsaMacVerify), Some(Family::Mac));
+        assert_eq!(Family::of(Opcode::Ping), None);
+        assert_eq!(Family::of(Opcode::CanDoCrypto), None);
+        for (family, opcodes) in FAMILY_OPCODES {
+            assert_eq!(family.opcodes(), *opcodes);
+            for op in *opcodes {
+                assert_eq!(Family::of(*op), Some(*family));
+            }
+        }
     }
 }

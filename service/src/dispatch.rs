@@ -60,6 +60,14 @@ impl Context<'_> {
     }
 }
 
+/// What the checks before decoding produce: the route, the caller (if authenticated) and the
+/// addressed provider (`None` for core).
+type Prepared<'s> = (
+    &'static Route,
+    Option<VerifiedIdentity>,
+    Option<&'s dyn Provider>,
+);
+
 pub type Handler = fn(&Service, &Context<'_>, Operation) -> Result<OperationResult, ServiceError>;
 
 /// One row of the dispatch table.
@@ -214,14 +222,7 @@ impl Service {
         header: &RequestHeader,
         raw: &RawRequest,
         peer: Option<PeerCredentials>,
-    ) -> Result<
-        (
-            &'static Route,
-            Option<VerifiedIdentity>,
-            Option<&dyn Provider>,
-        ),
-        ServiceError,
-    > {
+    ) -> Result<Prepared<'_>, ServiceError> {
         let identity = self
             .authenticators
             .authenticate(header.auth_type, &raw.auth, peer)?;

@@ -1,14 +1,15 @@
 //! The software provider: every operation family implemented with aws-lc-rs, keys stored as
-//! handles sealed under a master key ([`sealed`]), parsed keys kept in a bounded cache.
+//! handles sealed under a master key (`sealed.rs`), parsed keys kept in a bounded cache.
 //!
-//! Supported (see [`capabilities`] for the exact table): SECP-R1 P-256/P-384 key pairs and
+//! Supported (`capabilities.rs` has the exact table): SECP-R1 P-256/P-384 key pairs and
 //! public keys (ECDSA with SHA-256/384/512 and ECDSA-any, raw ECDH), RSA 2048/3072/4096 key
 //! pairs and public keys (PKCS#1 v1.5 and PSS signatures with SHA-256/384/512; PKCS#1 v1.5 and
 //! OAEP SHA-1/256/384/512 encryption), AES-128/192/256 (GCM, CTR, CFB, OFB, CBC, ECB, CMAC),
 //! ChaCha20 (ChaCha20-Poly1305), HMAC keys (HMAC-SHA-256/384/512), raw data keys; hashes and
 //! random bytes. Not supported: deterministic ECDSA signing and raw PKCS#1 v1.5 signing (aws-lc-rs
-//! has neither), shortened AEAD tags, AES-CCM, Ed25519/X25519 (Parsec's key types cannot name
-//! Twisted Edwards or Montgomery signature schemes), other curves, DH, key derivation.
+//! has neither), shortened AEAD tags, AES-CCM, Ed25519 (Parsec's algorithm encoding has no EdDSA
+//! and its curve families no Twisted Edwards), X25519 (nameable as a Montgomery key with ECDH;
+//! aws-lc-rs has it, not wired yet), other curves, DH, key derivation.
 
 mod aead;
 mod asym_encrypt;
@@ -36,14 +37,16 @@ use keyward_protocol::ProviderId;
 
 pub use cache::CacheStats;
 pub use master_key::{MasterKey, MasterKeyError};
+pub use random::MAX_RANDOM_LEN;
 
 use crate::{Families, KeyRef, Provider, ProviderError};
 use cache::{KeyCache, Parsed, Purpose};
 use sealed::Sealer;
 
-/// Parsec's UUID for provider 1 (MbedCrypto), whose slot the software provider takes so stock
-/// clients find the provider they expect.
-pub const SOFTWARE_PROVIDER_UUID: &str = "1c1139dc-ad7c-47dc-ad6b-db6fdb466552";
+/// Our own UUID for the software provider in ListProviders. It answers on Parsec's provider
+/// ID 1 (so stock clients accept it) but is not Parsec's Mbed Crypto provider, so it does not
+/// borrow that provider's UUID.
+pub const SOFTWARE_PROVIDER_UUID: &str = "8f1e2a6c-5b7d-4c3e-9a0f-6b6579776172";
 
 /// Tunables of the software provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

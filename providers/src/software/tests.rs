@@ -1266,33 +1266,3 @@ fn provider_identity_families_and_can_do() {
     assert!(!p.can_do(CheckType::Use, &attrs(KeyType::Aes, 128, ecdsa256)));
     assert!(!p.can_do(CheckType::Derive, &attrs(P_PAIR, 256, ecdsa256)));
 }
-
-/// Rough cost of a cached ECDSA P-256 sign. Run in release to compare with the ~12 µs target:
-/// `cargo test -p keyward-providers --release -- --ignored --nocapture sign_speed`.
-#[test]
-#[ignore = "timing, meaningful only in release builds"]
-fn sign_speed() {
-    let p = provider();
-    let key = generate(&p, attrs(P_PAIR, 256, ecdsa_any_hash()));
-    let hash = sha(Hash::Sha256, MSG);
-    p.sign_hash(key.r(), ecdsa(Hash::Sha256), &hash).unwrap();
-    let n = 20_000u32;
-    let start = std::time::Instant::now();
-    for _ in 0..n {
-        p.sign_hash(key.r(), ecdsa(Hash::Sha256), &hash).unwrap();
-    }
-    let per_sign = start.elapsed() / n;
-    let raw = aws_lc_rs::signature::EcdsaKeyPair::from_private_key_and_public_key(
-        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-        &p.export_key(key.r()).unwrap(),
-        &p.export_public_key(key.r()).unwrap(),
-    )
-    .unwrap();
-    let rng = aws_lc_rs::rand::SystemRandom::new();
-    let start = std::time::Instant::now();
-    for _ in 0..n {
-        raw.sign(&rng, MSG).unwrap();
-    }
-    let per_raw = start.elapsed() / n;
-    println!("provider sign_hash P-256: {per_sign:?}; bare aws-lc-rs sign: {per_raw:?}");
-}
