@@ -69,9 +69,20 @@ pub fn resolve_paths(config: &Config) -> anyhow::Result<ResolvedPaths> {
             let socket_dir = fallback.socket_path.parent().unwrap_or(Path::new("/"));
             make_private_dir(socket_dir, 0o700)
                 .with_context(|| format!("fallback socket directory {}", socket_dir.display()))?;
-            make_private_dir(&fallback.state_dir, 0o700).with_context(|| {
-                format!("fallback state directory {}", fallback.state_dir.display())
-            })?;
+            let mut fallback = fallback;
+            if let Err(err) = make_private_dir(&fallback.state_dir, 0o700) {
+                // $HOME may not exist (system users): the per-uid temporary directory remains.
+                let last_resort = paths::user_state_dir(None, None, uid);
+                tracing::warn!(
+                    "cannot use fallback state directory {} ({err}); using {}",
+                    fallback.state_dir.display(),
+                    last_resort.display()
+                );
+                make_private_dir(&last_resort, 0o700).with_context(|| {
+                    format!("fallback state directory {}", last_resort.display())
+                })?;
+                fallback.state_dir = last_resort;
+            }
             Ok(fallback)
         }
         Err(err) => {
