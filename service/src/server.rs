@@ -73,6 +73,10 @@ pub async fn serve(
     }
 }
 
+/// Per-connection read buffer: typical requests (header + small body + auth) fit in one read,
+/// and 1,000 idle connections cost 2 MiB.
+const READ_BUFFER_LEN: usize = 2048;
+
 async fn serve_connection(stream: UnixStream, service: Arc<Service>, shutdown: CancellationToken) {
     let peer = stream.peer_cred().ok().map(|cred| PeerCredentials {
         uid: cred.uid(),
@@ -84,7 +88,7 @@ async fn serve_connection(stream: UnixStream, service: Arc<Service>, shutdown: C
         max_body_len: limits.max_body_len,
         max_auth_len: limits.max_auth_len,
     };
-    let mut stream = BufReader::with_capacity(8 * 1024, stream);
+    let mut stream = BufReader::with_capacity(READ_BUFFER_LEN, stream);
     loop {
         // Wait for the next request to start; only then does the read time-out run.
         let waiting = tokio::select! {
