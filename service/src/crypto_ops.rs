@@ -186,208 +186,39 @@ pub fn destroy_key(
     Ok(OperationResult::DestroyKey)
 }
 
-pub fn export_public_key(
-    s: &Service,
-    ctx: &Context<'_>,
-    op: Operation,
-) -> Result<OperationResult, ServiceError> {
-    let Operation::ExportPublicKey { key_name } = &op else {
-        return Err(unexpected(&op));
-    };
-    let data = with_key(s, ctx, &op, key_name, |p, key| {
-        p.families()
-            .key_management
-            .ok_or_else(|| ProviderError::NotSupported("key management".into()))?
-            .export_public_key(key)
-    })?;
-    Ok(OperationResult::ExportPublicKey { data })
-}
-
-pub fn export_key(
-    s: &Service,
-    ctx: &Context<'_>,
-    op: Operation,
-) -> Result<OperationResult, ServiceError> {
-    let Operation::ExportKey { key_name } = &op else {
-        return Err(unexpected(&op));
-    };
-    let data = with_key(s, ctx, &op, key_name, |p, key| {
-        p.families()
-            .key_management
-            .ok_or_else(|| ProviderError::NotSupported("key management".into()))?
-            .export_key(key)
-    })?;
-    Ok(OperationResult::ExportKey { data })
-}
-
-/// Handlers of operations that use one key and one family, written as data: operation
-/// pattern, family, call, result.
-macro_rules! key_operation {
-    ($name:ident, $variant:ident { $key:ident $(, $field:ident)* }, $family:ident, |$fam:ident, $k:ident| $call:expr, $result:expr) => {
+/// Handlers of operations that use one key through one family, written as a table: handler,
+/// operation fields (the key name first), family, call, result.
+macro_rules! key_operations {
+    ($($name:ident: $variant:ident { $key:ident $(, $field:ident)* } via $family:ident
+        => |$fam:ident, $k:ident| $call:expr => |$out:pat_param| $result:expr;)*) => {$(
         pub fn $name(s: &Service, ctx: &Context<'_>, op: Operation) -> Result<OperationResult, ServiceError> {
             let Operation::$variant { $key, $($field,)* .. } = &op else { return Err(unexpected(&op)) };
-            let output = with_key(s, ctx, &op, $key, |p, $k| {
+            let $out = with_key(s, ctx, &op, $key, |p, $k| {
                 let $fam = p.families().$family.ok_or_else(|| ProviderError::NotSupported(stringify!($family).into()))?;
                 $call
             })?;
-            #[allow(clippy::redundant_closure_call, reason = "the macro passes the result constructor as a closure")]
-            Ok(($result)(output))
+            Ok($result)
         }
-    };
+    )*};
 }
 
-key_operation!(
-    sign_hash,
-    SignHash {
-        key_name,
-        alg,
-        hash
-    },
-    sign,
-    |f, key| f.sign_hash(key, *alg, hash),
-    |signature| OperationResult::SignHash { signature }
-);
-key_operation!(
-    verify_hash,
-    VerifyHash {
-        key_name,
-        alg,
-        hash,
-        signature
-    },
-    sign,
-    |f, key| f.verify_hash(key, *alg, hash, signature),
-    |()| OperationResult::VerifyHash
-);
-key_operation!(
-    sign_message,
-    SignMessage {
-        key_name,
-        alg,
-        message
-    },
-    sign,
-    |f, key| f.sign_message(key, *alg, message),
-    |signature| OperationResult::SignMessage { signature }
-);
-key_operation!(
-    verify_message,
-    VerifyMessage {
-        key_name,
-        alg,
-        message,
-        signature
-    },
-    sign,
-    |f, key| f.verify_message(key, *alg, message, signature),
-    |()| OperationResult::VerifyMessage
-);
-key_operation!(
-    asymmetric_encrypt,
-    AsymmetricEncrypt {
-        key_name,
-        alg,
-        plaintext,
-        salt
-    },
-    asymmetric_crypt,
-    |f, key| f.asymmetric_encrypt(key, *alg, plaintext, salt.as_deref()),
-    |ciphertext| OperationResult::AsymmetricEncrypt { ciphertext }
-);
-key_operation!(
-    asymmetric_decrypt,
-    AsymmetricDecrypt {
-        key_name,
-        alg,
-        ciphertext,
-        salt
-    },
-    asymmetric_crypt,
-    |f, key| f.asymmetric_decrypt(key, *alg, ciphertext, salt.as_deref()),
-    |plaintext| OperationResult::AsymmetricDecrypt { plaintext }
-);
-key_operation!(
-    aead_encrypt,
-    AeadEncrypt {
-        key_name,
-        alg,
-        nonce,
-        additional_data,
-        plaintext
-    },
-    aead,
-    |f, key| f.aead_encrypt(key, *alg, nonce, additional_data, plaintext),
-    |ciphertext| OperationResult::AeadEncrypt { ciphertext }
-);
-key_operation!(
-    aead_decrypt,
-    AeadDecrypt {
-        key_name,
-        alg,
-        nonce,
-        additional_data,
-        ciphertext
-    },
-    aead,
-    |f, key| f.aead_decrypt(key, *alg, nonce, additional_data, ciphertext),
-    |plaintext| OperationResult::AeadDecrypt { plaintext }
-);
-key_operation!(
-    cipher_encrypt,
-    CipherEncrypt {
-        key_name,
-        alg,
-        plaintext
-    },
-    cipher,
-    |f, key| f.cipher_encrypt(key, *alg, plaintext),
-    |ciphertext| OperationResult::CipherEncrypt { ciphertext }
-);
-key_operation!(
-    cipher_decrypt,
-    CipherDecrypt {
-        key_name,
-        alg,
-        ciphertext
-    },
-    cipher,
-    |f, key| f.cipher_decrypt(key, *alg, ciphertext),
-    |plaintext| OperationResult::CipherDecrypt { plaintext }
-);
-key_operation!(
-    mac_compute,
-    MacCompute {
-        key_name,
-        alg,
-        input
-    },
-    mac,
-    |f, key| f.mac_compute(key, *alg, input),
-    |mac| OperationResult::MacCompute { mac }
-);
-key_operation!(
-    mac_verify,
-    MacVerify {
-        key_name,
-        alg,
-        input,
-        mac
-    },
-    mac,
-    |f, key| f.mac_verify(key, *alg, input, mac),
-    |()| OperationResult::MacVerify
-);
-key_operation!(
-    raw_key_agreement,
-    RawKeyAgreement {
-        private_key_name,
-        alg,
-        peer_key
-    },
-    key_agreement,
-    |f, key| f.raw_key_agreement(key, *alg, peer_key),
-    |shared_secret| OperationResult::RawKeyAgreement { shared_secret }
-);
+key_operations! {
+    export_public_key: ExportPublicKey { key_name } via key_management => |f, key| f.export_public_key(key) => |data| OperationResult::ExportPublicKey { data };
+    export_key: ExportKey { key_name } via key_management => |f, key| f.export_key(key) => |data| OperationResult::ExportKey { data };
+    sign_hash: SignHash { key_name, alg, hash } via sign => |f, key| f.sign_hash(key, *alg, hash) => |signature| OperationResult::SignHash { signature };
+    verify_hash: VerifyHash { key_name, alg, hash, signature } via sign => |f, key| f.verify_hash(key, *alg, hash, signature) => |()| OperationResult::VerifyHash;
+    sign_message: SignMessage { key_name, alg, message } via sign => |f, key| f.sign_message(key, *alg, message) => |signature| OperationResult::SignMessage { signature };
+    verify_message: VerifyMessage { key_name, alg, message, signature } via sign => |f, key| f.verify_message(key, *alg, message, signature) => |()| OperationResult::VerifyMessage;
+    asymmetric_encrypt: AsymmetricEncrypt { key_name, alg, plaintext, salt } via asymmetric_crypt => |f, key| f.asymmetric_encrypt(key, *alg, plaintext, salt.as_deref()) => |ciphertext| OperationResult::AsymmetricEncrypt { ciphertext };
+    asymmetric_decrypt: AsymmetricDecrypt { key_name, alg, ciphertext, salt } via asymmetric_crypt => |f, key| f.asymmetric_decrypt(key, *alg, ciphertext, salt.as_deref()) => |plaintext| OperationResult::AsymmetricDecrypt { plaintext };
+    aead_encrypt: AeadEncrypt { key_name, alg, nonce, additional_data, plaintext } via aead => |f, key| f.aead_encrypt(key, *alg, nonce, additional_data, plaintext) => |ciphertext| OperationResult::AeadEncrypt { ciphertext };
+    aead_decrypt: AeadDecrypt { key_name, alg, nonce, additional_data, ciphertext } via aead => |f, key| f.aead_decrypt(key, *alg, nonce, additional_data, ciphertext) => |plaintext| OperationResult::AeadDecrypt { plaintext };
+    cipher_encrypt: CipherEncrypt { key_name, alg, plaintext } via cipher => |f, key| f.cipher_encrypt(key, *alg, plaintext) => |ciphertext| OperationResult::CipherEncrypt { ciphertext };
+    cipher_decrypt: CipherDecrypt { key_name, alg, ciphertext } via cipher => |f, key| f.cipher_decrypt(key, *alg, ciphertext) => |plaintext| OperationResult::CipherDecrypt { plaintext };
+    mac_compute: MacCompute { key_name, alg, input } via mac => |f, key| f.mac_compute(key, *alg, input) => |mac| OperationResult::MacCompute { mac };
+    mac_verify: MacVerify { key_name, alg, input, mac } via mac => |f, key| f.mac_verify(key, *alg, input, mac) => |()| OperationResult::MacVerify;
+    raw_key_agreement: RawKeyAgreement { private_key_name, alg, peer_key } via key_agreement => |f, key| f.raw_key_agreement(key, *alg, peer_key) => |shared_secret| OperationResult::RawKeyAgreement { shared_secret };
+}
 
 pub fn hash_compute(
     _: &Service,
