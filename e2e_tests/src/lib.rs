@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use keyward_client::{Authentication, BasicClient, ClientError};
+use keyward_protocol::codec::encode_operation;
 use keyward_protocol::frame::{encode_frame, read_response};
-use keyward_protocol::header::WireHeader;
-use keyward_protocol::{Opcode, RawResponse};
+use keyward_protocol::header::{WireHeader, FLAG_KEYWARD_EXTENSIONS};
+use keyward_protocol::{AuthType, Opcode, Operation, ProviderId, RawResponse, ResponseStatus};
 
 /// The workspace's target directory, where `cargo build --bins` put the daemons.
 pub fn target_dir() -> PathBuf {
@@ -173,21 +175,27 @@ impl Daemon {
 
     /// Sends SIGTERM and waits for a clean exit; returns whether it exited successfully.
     pub fn stop(&mut self) -> bool {
+        self.terminate().is_some_and(|status| status.success())
+    }
+
+    /// Sends SIGTERM and waits (up to 15 s) for the process to exit. `None` if it had to be
+    /// killed; when it was not running, reports success.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
         let Some(mut child) = self.child.take() else {
-            return true;
+            return Some(std::process::ExitStatus::default());
         };
         let pid = nix::unistd::Pid::from_raw(child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
-                return status.success();
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(10));
         }
         let _ = child.kill();
         let _ = child.wait();
-        false
+        None
     }
 
     /// Kills the process with SIGKILL (no clean-up at all).
@@ -196,6 +204,71 @@ impl Daemon {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// Clients, CLI and file helpers.
+impl Daemon {
+    /// An extension-aware client of this daemon with Unix peer-credential authentication.
+    pub fn client(&self) -> BasicClient {
+        self.client_with(Authentication::UnixPeerCredentials)
+    }
+
+    /// An extension-aware client with the given authentication.
+    pub fn client_with(&self, auth: Authentication) -> BasicClient {
+        BasicClient::builder()
+            .endpoint(&self.socket)
+            .auth(auth)
+            .timeout(Some(Duration::from_secs(30)))
+            .build()
+            .expect("build client")
+    }
+
+    /// A client that behaves exactly like a stock Parsec client (no extension flag).
+    pub fn stock_client(&self) -> BasicClient {
+        BasicClient::builder()
+            .endpoint(&self.socket)
+            .auth(Authentication::UnixPeerCredentials)
+            .stock_mode(true)
+            .timeout(Some(Duration::from_secs(30)))
+            .build()
+            .expect("build stock client")
+    }
+
+    /// A `keyward` CLI command aimed at this daemon (through KEYWARD_ENDPOINT, as users do).
+    pub fn cli(&self) -> Command {
+        let mut command = Command::new(binary("keyward"));
+        command
+            .env("KEYWARD_ENDPOINT", self.endpoint())
+            .env_remove("PARSEC_SERVICE_ENDPOINT")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Waits up to `within` for `needle` to appear in the log.
+    pub fn wait_for_log(&self, needle: &str, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if self.log().contains(needle) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Lets other users reach the socket (the isolation tests run a client as uid 65534): the
+    /// test's temporary directory is created 0700; the socket directory is made 0755 too, in
+    /// case a umask narrowed it. The socket itself is 0666 by configuration.
+    pub fn make_traversable(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod the test directory");
+        let run = self.socket.parent().expect("socket directory");
+        std::fs::set_permissions(run, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod the socket directory");
     }
 }
 
@@ -242,4 +315,104 @@ pub fn read_to_close(stream: &mut UnixStream) -> std::io::Result<Vec<u8>> {
     let mut rest = Vec::new();
     stream.read_to_end(&mut rest)?;
     Ok(rest)
+}
+
+/// The auth field of Unix peer-credential authentication for the calling process.
+pub fn peer_auth() -> Vec<u8> {
+    nix::unistd::getuid().as_raw().to_le_bytes().to_vec()
+}
+
+/// A request header with the given fields; everything else as a stock client sends it.
+pub fn request_header(
+    provider: u8,
+    opcode: u32,
+    auth_type: u8,
+    body_len: usize,
+    auth_len: usize,
+) -> WireHeader {
+    WireHeader {
+        provider,
+        opcode,
+        auth_type,
+        body_len: u32::try_from(body_len).expect("body length"),
+        auth_len: u16::try_from(auth_len).expect("auth length"),
+        ..WireHeader::default()
+    }
+}
+
+/// A complete, well-formed request frame for `operation` (stock client: no extension flag).
+pub fn operation_frame(
+    provider: ProviderId,
+    operation: &Operation,
+    auth: &Authentication,
+) -> Vec<u8> {
+    let body = encode_operation(operation);
+    let auth_field = auth.auth_field().expect("auth field");
+    let header = request_header(
+        provider as u8,
+        operation.opcode() as u32,
+        auth.auth_type() as u8,
+        body.len(),
+        auth_field.len(),
+    );
+    encode_frame(&header, &body, &auth_field)
+}
+
+/// Like [`operation_frame`] but with the Keyward extension flag set.
+pub fn extension_frame(
+    provider: ProviderId,
+    operation: &Operation,
+    auth: &Authentication,
+) -> Vec<u8> {
+    let body = encode_operation(operation);
+    let auth_field = auth.auth_field().expect("auth field");
+    let mut header = request_header(
+        provider as u8,
+        operation.opcode() as u32,
+        auth.auth_type() as u8,
+        body.len(),
+        auth_field.len(),
+    );
+    header.flags = FLAG_KEYWARD_EXTENSIONS;
+    encode_frame(&header, &body, &auth_field)
+}
+
+/// The auth type byte for peer credentials (for hand-built frames).
+pub const PEER_AUTH: u8 = AuthType::UnixPeerCredentials as u8;
+
+/// Asserts that a client call failed with exactly `expected` from the service.
+#[track_caller]
+pub fn assert_status<T: std::fmt::Debug>(result: Result<T, ClientError>, expected: ResponseStatus) {
+    match result {
+        Err(ClientError::Service { status, .. }) if status == expected => {}
+        other => panic!("expected the service to answer {expected}, got {other:?}"),
+    }
+}
+
+/// Raises this process's open-file soft limit to the hard limit and checks it reaches `needed`.
+pub fn raise_fd_limit(needed: u64) {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+    if soft < hard {
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard).expect("setrlimit");
+    }
+    let (soft, _) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+    assert!(
+        soft >= needed,
+        "the open-file limit is {soft}, this test needs {needed}: raise the hard limit (ulimit -Hn)"
+    );
+}
+
+/// Runs a command, failing the test with its output when it does not succeed; returns stdout.
+#[track_caller]
+pub fn run_ok(command: &mut Command) -> String {
+    let output = command.output().expect("run command");
+    assert!(
+        output.status.success(),
+        "{command:?} failed with {}:\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
 }

@@ -22,8 +22,12 @@ struct Args {
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.service.log_level));
+    // Colour codes only for a terminal: in journald or a log file they are noise that breaks
+    // grepping (found by the e2e tests, which read the log file).
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match config.service.log_format {
         LogFormat::Json => builder.json().init(),

@@ -91,9 +91,12 @@ async fn serve_connection(stream: UnixStream, service: Arc<Service>, shutdown: C
     let mut stream = BufReader::with_capacity(READ_BUFFER_LEN, stream);
     loop {
         // Wait for the next request to start; only then does the read time-out run.
+        // Biased towards the read: a request that already arrived is served even when the
+        // shutdown signal lands at the same moment.
         let waiting = tokio::select! {
-            _ = shutdown.cancelled() => return,
+            biased;
             waiting = timeout(limits.idle_timeout(), stream.fill_buf()) => waiting,
+            _ = shutdown.cancelled() => return,
         };
         match waiting {
             Ok(Ok(buffered)) if !buffered.is_empty() => {}
