@@ -91,6 +91,10 @@ async fn serve_connection(stream: UnixStream, service: Arc<Service>, shutdown: C
     let mut stream = BufReader::with_capacity(READ_BUFFER_LEN, stream);
     loop {
         // Wait for the next request to start; only then does the read time-out run.
+        // During shutdown, finish what was already received, then stop reading.
+        if shutdown.is_cancelled() && stream.buffer().is_empty() {
+            return;
+        }
         // Biased towards the read: a request that already arrived is served even when the
         // shutdown signal lands at the same moment.
         let waiting = tokio::select! {
