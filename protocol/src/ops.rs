@@ -51,8 +51,7 @@ pub struct KeyInfo {
     pub attributes: KeyAttributes,
 }
 
-/// A decoded request body.
-#[derive(Debug)]
+/// A decoded request body. Its `Debug` shows only the opcode: bodies may hold secrets.
 pub enum Operation {
     Ping,
     ListProviders,
@@ -175,8 +174,8 @@ pub enum Operation {
     },
 }
 
-/// A result to encode into a response body.
-#[derive(Debug)]
+/// A result to encode into a response body. Its `Debug` shows only the variant: results may
+/// hold secrets (exported keys, plaintexts, shared secrets).
 pub enum OperationResult {
     Ping {
         wire_protocol_version_maj: u8,
@@ -311,5 +310,82 @@ impl Operation {
             } => Some(private_key_name),
             _ => None,
         }
+    }
+}
+
+impl std::fmt::Debug for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Operation::{:?} {{ .. }}", self.opcode())
+    }
+}
+
+impl OperationResult {
+    /// The variant's name, for logs and errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OperationResult::Ping { .. } => "Ping",
+            OperationResult::ListProviders { .. } => "ListProviders",
+            OperationResult::ListOpcodes { .. } => "ListOpcodes",
+            OperationResult::ListAuthenticators { .. } => "ListAuthenticators",
+            OperationResult::ListKeys { .. } => "ListKeys",
+            OperationResult::ListClients { .. } => "ListClients",
+            OperationResult::DeleteClient => "DeleteClient",
+            OperationResult::GenerateKey => "GenerateKey",
+            OperationResult::ImportKey => "ImportKey",
+            OperationResult::DestroyKey => "DestroyKey",
+            OperationResult::ExportPublicKey { .. } => "ExportPublicKey",
+            OperationResult::ExportKey { .. } => "ExportKey",
+            OperationResult::SignHash { .. } => "SignHash",
+            OperationResult::VerifyHash => "VerifyHash",
+            OperationResult::SignMessage { .. } => "SignMessage",
+            OperationResult::VerifyMessage => "VerifyMessage",
+            OperationResult::AsymmetricEncrypt { .. } => "AsymmetricEncrypt",
+            OperationResult::AsymmetricDecrypt { .. } => "AsymmetricDecrypt",
+            OperationResult::AeadEncrypt { .. } => "AeadEncrypt",
+            OperationResult::AeadDecrypt { .. } => "AeadDecrypt",
+            OperationResult::CipherEncrypt { .. } => "CipherEncrypt",
+            OperationResult::CipherDecrypt { .. } => "CipherDecrypt",
+            OperationResult::MacCompute { .. } => "MacCompute",
+            OperationResult::MacVerify => "MacVerify",
+            OperationResult::HashCompute { .. } => "HashCompute",
+            OperationResult::HashCompare => "HashCompare",
+            OperationResult::GenerateRandom { .. } => "GenerateRandom",
+            OperationResult::RawKeyAgreement { .. } => "RawKeyAgreement",
+            OperationResult::CanDoCrypto => "CanDoCrypto",
+        }
+    }
+}
+
+impl std::fmt::Debug for OperationResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OperationResult::{} {{ .. }}", self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_secret_bytes() {
+        let op = Operation::ImportKey {
+            key_name: "k".into(),
+            attributes: crate::psa::KeyAttributes {
+                key_type: crate::psa::KeyType::Aes,
+                bits: 128,
+                policy: crate::psa::KeyPolicy {
+                    usage_flags: crate::psa::UsageFlags::default(),
+                    permitted_algorithms: crate::psa::Algorithm::None,
+                },
+            },
+            data: Zeroizing::new(vec![0xAB; 16]),
+        };
+        let shown = format!("{op:?}");
+        assert_eq!(shown, "Operation::PsaImportKey { .. }");
+        let result = OperationResult::ExportKey {
+            data: Zeroizing::new(vec![0xAB; 16]),
+        };
+        assert_eq!(format!("{result:?}"), "OperationResult::ExportKey { .. }");
+        assert!(!format!("{result:?}").contains("171"));
     }
 }
