@@ -44,4 +44,8 @@ pub trait KeyManagement: Send + Sync {
     /// a token), so the service can find orphans at start. Empty for providers whose handles are
     /// self-contained.
     fn persistent_handles(&self) -> Result<Vec<KeyHandle>, ProviderError>;
+
+    /// Destroys a key the provider holds but no record points to (a crash interrupted its
+    /// creation), known only by its handle.
+    fn destroy_orphan(&self, handle: &KeyHandle) -> Result<(), ProviderError>;
 }

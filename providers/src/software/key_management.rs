@@ -84,6 +84,12 @@ impl KeyManagement for SoftwareProvider {
     fn persistent_handles(&self) -> Result<Vec<KeyHandle>, ProviderError> {
         Ok(Vec::new())
     }
+
+    fn destroy_orphan(&self, handle: &KeyHandle) -> Result<(), ProviderError> {
+        // Never reached (no persistent handles), but harmless: forget any cached copy.
+        self.cache.evict(&handle.0);
+        Ok(())
+    }
 }
 
 fn is_asymmetric(key_type: KeyType) -> bool {
