@@ -3,12 +3,13 @@
 //! check the policy, create-then-record with roll-back) is written once, here.
 
 use keyward_protocol::ops::{Operation, OperationResult};
-use keyward_protocol::psa::KeyAttributes;
+use keyward_protocol::psa::{KeyAttributes, KeyType};
 use keyward_providers::{policy, ImportedKey, KeyRef, Provider, ProviderError};
 
-use crate::dispatch::{Context, Service};
+use crate::dispatch::{Context, Service, INLINE_BODY_LIMIT};
 use crate::error::ServiceError;
 use crate::key_store::KeyRecord;
+use crate::server::run_off_async_workers;
 
 fn unexpected(op: &Operation) -> ServiceError {
     ServiceError::Internal(format!("handler called with {:?}", op.opcode()))
@@ -55,13 +56,24 @@ fn with_key<R>(
         return Err(ServiceError::KeyDoesNotExist);
     }
     policy::authorize(op, &record.attributes)?;
-    Ok(f(
-        provider,
-        KeyRef {
-            handle: &record.handle,
-            attributes: &record.attributes,
-        },
-    )?)
+    let key = KeyRef {
+        handle: &record.handle,
+        attributes: &record.attributes,
+    };
+    if is_slow(&record.attributes) {
+        Ok(run_off_async_workers(|| f(provider, key))?)
+    } else {
+        Ok(f(provider, key)?)
+    }
+}
+
+/// Keys whose operations take hundreds of microseconds or more (RSA and finite-field DH private
+/// keys) run off the async workers; the others run inline (see `Service::is_heavy`).
+fn is_slow(attributes: &KeyAttributes) -> bool {
+    matches!(
+        attributes.key_type,
+        KeyType::RsaKeyPair | KeyType::DhKeyPair { .. }
+    )
 }
 
 /// The key creation transaction: make the key in the provider, record it, and destroy it
@@ -266,12 +278,16 @@ pub fn generate_random(
         .ok()
         .filter(|size| *size <= s.limits.max_response_len as usize)
         .ok_or(ServiceError::ResponseTooLarge(s.limits.max_response_len))?;
-    let random_bytes = ctx
+    let random = ctx
         .provider()?
         .families()
         .random
-        .ok_or_else(|| unsupported("random"))?
-        .generate_random(size)?;
+        .ok_or_else(|| unsupported("random"))?;
+    let random_bytes = if size > INLINE_BODY_LIMIT {
+        run_off_async_workers(|| random.generate_random(size))?
+    } else {
+        random.generate_random(size)?
+    };
     Ok(OperationResult::GenerateRandom { random_bytes })
 }
 

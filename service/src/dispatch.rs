@@ -97,6 +97,10 @@ impl std::fmt::Debug for Service {
     }
 }
 
+/// Largest body (and random output) processed on an async worker: about 30 µs of hashing or
+/// AES at this machine class's speeds.
+pub const INLINE_BODY_LIMIT: usize = 32 * 1024;
+
 /// The whole dispatch table: adding an operation means adding a row here and its handler.
 pub fn route(opcode: Opcode) -> Option<&'static Route> {
     ROUTES.iter().find(|route| route.opcode == opcode)
@@ -173,9 +177,25 @@ impl Service {
             .map(|p| p.as_ref())
     }
 
-    /// True when the request will run provider crypto (worth moving off the async workers).
+    /// True when the whole request is worth moving off the async workers: it writes the key
+    /// store (a synchronous commit), may read much of it, creates a key (RSA generation takes
+    /// up to seconds), or carries a large body (hashing and ciphers cost per byte). Other
+    /// operations on an existing key decide once they know its type (`crypto_ops::with_key`):
+    /// ECDSA, AES, HMAC or random bytes take microseconds, less than handing the worker over to
+    /// another thread costs, so they run inline.
     pub fn is_heavy(raw: &RawRequest) -> bool {
-        Opcode::from_u32(raw.header.opcode).is_some_and(|op| !op.is_core())
+        raw.body.len() > INLINE_BODY_LIMIT
+            || Opcode::from_u32(raw.header.opcode).is_some_and(|op| {
+                matches!(
+                    op,
+                    Opcode::PsaGenerateKey
+                        | Opcode::PsaImportKey
+                        | Opcode::PsaDestroyKey
+                        | Opcode::ListKeys
+                        | Opcode::ListClients
+                        | Opcode::DeleteClient
+                )
+            })
     }
 
     /// Handles one request completely; never fails: every error becomes a status.

@@ -6,9 +6,10 @@
 //! store report their handles so orphans can be destroyed at start. The namespace always comes
 //! from a [`VerifiedIdentity`], never from request fields.
 
+use std::collections::HashMap;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError, RwLock};
 
 use keyward_protocol::codec::{decode_key_attributes, encode_key_attributes};
 use keyward_protocol::psa::KeyAttributes;
@@ -46,6 +47,70 @@ pub enum StoreError {
 #[derive(Debug)]
 pub struct KeyStore {
     db: Mutex<Connection>,
+    cache: RwLock<RecordCache>,
+}
+
+/// How many key records [`RecordCache`] keeps.
+const RECORD_CACHE_ENTRIES: usize = 4096;
+
+/// Records of keys in use, so that repeated operations on a key touch neither SQLite (a
+/// query and two file-lock system calls) nor the database lock. Only rows that exist are
+/// cached. Entries are added and invalidated only while the database lock is held, and
+/// invalidated before a row is deleted, so a lookup racing a removal cannot bring a removed
+/// key back.
+#[derive(Debug, Default)]
+struct RecordCache {
+    /// authenticator → identity → key name → record.
+    namespaces: HashMap<AuthType, HashMap<String, HashMap<String, KeyRecord>>>,
+    len: usize,
+}
+
+impl RecordCache {
+    fn get(&self, auth: AuthType, identity: &str, name: &str) -> Option<&KeyRecord> {
+        self.namespaces.get(&auth)?.get(identity)?.get(name)
+    }
+
+    fn insert(&mut self, auth: AuthType, identity: &str, name: &str, record: KeyRecord) {
+        if self.len >= RECORD_CACHE_ENTRIES {
+            // Bounded the simple way: start over; the keys in use come back on next use.
+            self.namespaces.clear();
+            self.len = 0;
+        }
+        let names = self
+            .namespaces
+            .entry(auth)
+            .or_default()
+            .entry(identity.to_owned())
+            .or_default();
+        if names.insert(name.to_owned(), record).is_none() {
+            self.len += 1;
+        }
+    }
+
+    fn remove(&mut self, auth: AuthType, identity: &str, name: &str) {
+        let Some(identities) = self.namespaces.get_mut(&auth) else {
+            return;
+        };
+        let Some(names) = identities.get_mut(identity) else {
+            return;
+        };
+        if names.remove(name).is_some() {
+            self.len -= 1;
+        }
+        if names.is_empty() {
+            identities.remove(identity);
+        }
+    }
+
+    fn remove_namespace(&mut self, auth: AuthType, identity: &str) {
+        if let Some(names) = self
+            .namespaces
+            .get_mut(&auth)
+            .and_then(|identities| identities.remove(identity))
+        {
+            self.len -= names.len();
+        }
+    }
 }
 
 fn auth_id(identity: &VerifiedIdentity) -> i64 {
@@ -142,7 +207,16 @@ impl KeyStore {
                 )))
             }
         }
-        Ok(KeyStore { db: Mutex::new(db) })
+        Ok(KeyStore {
+            db: Mutex::new(db),
+            cache: RwLock::new(RecordCache::default()),
+        })
+    }
+
+    /// The cache, to change it; callers hold the database lock (see [`RecordCache`]).
+    fn cache_mut(&self) -> std::sync::RwLockWriteGuard<'_, RecordCache> {
+        // Each cache operation completes or leaves the map as it was: safe after a panic.
+        self.cache.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -159,6 +233,16 @@ impl KeyStore {
         owner: &VerifiedIdentity,
         name: &str,
     ) -> Result<Option<KeyRecord>, StoreError> {
+        let auth = owner.authenticator();
+        let cached = self
+            .cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(auth, owner.name(), name)
+            .cloned();
+        if cached.is_some() {
+            return Ok(cached);
+        }
         let db = self.db();
         let mut stmt = db.prepare_cached(
             "SELECT provider, handle, attributes FROM keys
@@ -173,7 +257,13 @@ impl KeyStore {
                 ))
             })
             .optional()?;
-        row.map(|(p, h, a)| record_from_row(p, h, a)).transpose()
+        let record = row.map(|(p, h, a)| record_from_row(p, h, a)).transpose()?;
+        if let Some(record) = &record {
+            // Still under the database lock: no removal can have happened since the read.
+            self.cache_mut()
+                .insert(auth, owner.name(), name, record.clone());
+        }
+        Ok(record)
     }
 
     /// Records a new key; fails if the name is taken or the identity is at its key limit.
@@ -185,6 +275,9 @@ impl KeyStore {
         max_keys: u64,
     ) -> Result<(), StoreError> {
         let mut db = self.db();
+        // Only existing rows are cached, so there is nothing to find; stay safe regardless.
+        self.cache_mut()
+            .remove(owner.authenticator(), owner.name(), name);
         let tx = db.transaction()?;
         let count: u64 = tx.query_row(
             "SELECT COUNT(*) FROM keys WHERE authenticator = ?1 AND identity = ?2",
@@ -220,6 +313,9 @@ impl KeyStore {
         name: &str,
     ) -> Result<Option<KeyRecord>, StoreError> {
         let mut db = self.db();
+        // Invalidate first: from now on lookups miss and wait for the database lock.
+        self.cache_mut()
+            .remove(owner.authenticator(), owner.name(), name);
         let tx = db.transaction()?;
         let row = tx
             .query_row(
@@ -276,6 +372,7 @@ impl KeyStore {
         identity: &str,
     ) -> Result<Vec<(String, KeyRecord)>, StoreError> {
         let mut db = self.db();
+        self.cache_mut().remove_namespace(auth, identity);
         let tx = db.transaction()?;
         let keys = select_namespace(&tx, auth, identity)?;
         tx.execute(
@@ -413,6 +510,65 @@ mod tests {
             store.handles_of(ProviderId::Software).expect("handles"),
             vec![b"3".to_vec()]
         );
+    }
+
+    #[test]
+    fn cached_records_go_with_their_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = KeyStore::open(&dir.path().join("k.db")).expect("open");
+        let alice = VerifiedIdentity::for_tests(AuthType::Direct, "alice");
+        let alice_peer = VerifiedIdentity::for_tests(AuthType::UnixPeerCredentials, "alice");
+        store.insert(&alice, "a", &record(b"1"), 9).expect("a");
+        store.insert(&alice, "b", &record(b"2"), 9).expect("b");
+        // Lookups fill the cache and answer from it afterwards, per namespace.
+        for _ in 0..2 {
+            assert_eq!(
+                store.get(&alice, "a").expect("get").expect("a").handle,
+                b"1"
+            );
+            assert!(store.get(&alice_peer, "a").expect("get").is_none());
+        }
+        assert_eq!(
+            store.get(&alice, "b").expect("get").expect("b").handle,
+            b"2"
+        );
+        assert_eq!(store.cache.read().expect("cache").len, 2);
+        // A removed key is gone at once, and a new key of the same name is the new one.
+        store
+            .remove(&alice, "a")
+            .expect("remove")
+            .expect("was there");
+        assert!(store.get(&alice, "a").expect("get").is_none());
+        store.insert(&alice, "a", &record(b"3"), 9).expect("again");
+        assert_eq!(
+            store.get(&alice, "a").expect("get").expect("a").handle,
+            b"3"
+        );
+        // Deleting the client empties its cached namespace too.
+        store
+            .remove_client(AuthType::Direct, "alice")
+            .expect("client");
+        assert!(store.get(&alice, "a").expect("get").is_none());
+        assert!(store.get(&alice, "b").expect("get").is_none());
+        assert_eq!(store.cache.read().expect("cache").len, 0);
+    }
+
+    #[test]
+    fn record_cache_is_bounded() {
+        let mut cache = RecordCache::default();
+        for i in 0..RECORD_CACHE_ENTRIES + 10 {
+            cache.insert(AuthType::Direct, "id", &format!("k{i}"), record(b"h"));
+            assert!(cache.len <= RECORD_CACHE_ENTRIES);
+        }
+        let last = format!("k{}", RECORD_CACHE_ENTRIES + 9);
+        assert!(cache.get(AuthType::Direct, "id", &last).is_some());
+        cache.remove(AuthType::Direct, "id", &last);
+        cache.remove(AuthType::Direct, "id", &last);
+        cache.remove(AuthType::Jwt, "id", "k0");
+        assert_eq!(cache.len, 9);
+        cache.remove_namespace(AuthType::Direct, "id");
+        assert_eq!(cache.len, 0);
+        assert!(cache.namespaces[&AuthType::Direct].is_empty());
     }
 
     #[test]

@@ -33,13 +33,28 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> anyhow:
         startup_ms = started.elapsed().as_secs_f64() * 1000.0,
         "keywardd ready"
     );
+    // Providers' random generators seed themselves on first use (~20 ms for aws-lc): do it now,
+    // off the request path, instead of in the first client's request.
+    let warm = service.clone();
+    tokio::task::spawn_blocking(move || {
+        for provider in &warm.providers {
+            if let Some(random) = provider.families().random {
+                let _ = random.generate_random(1);
+            }
+        }
+    });
     let signals = shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         signals.cancel();
     });
     let grace = std::time::Duration::from_secs(config.service.shutdown_grace_secs);
-    server::serve(listener, service, shutdown, grace).await;
+    // The accept loop runs as a task on a worker thread, not on the thread that called
+    // `block_on`: an accepted connection's task then starts on that worker instead of waking
+    // another thread first (a cross-CPU wake-up costs tens of microseconds on a VM).
+    tokio::spawn(server::serve(listener, service, shutdown, grace))
+        .await
+        .context("the accept loop panicked")?;
     std::fs::remove_file(&paths.socket_path)
         .with_context(|| format!("removing {}", paths.socket_path.display()))?;
     tracing::info!("keywardd stopped");

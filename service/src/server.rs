@@ -155,7 +155,7 @@ async fn serve_connection(stream: UnixStream, service: Arc<Service>, shutdown: C
 
 /// Runs CPU-bound provider work so it does not stall the other tasks of this worker (the
 /// accept loop included): the runtime moves them to another thread meanwhile.
-fn run_off_async_workers<R>(work: impl FnOnce() -> R) -> R {
+pub(crate) fn run_off_async_workers<R>(work: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
         _ => work(),

@@ -134,7 +134,9 @@ impl MasterKey {
     /// A fresh random master key held only in memory (tests, ephemeral deployments).
     pub fn generate() -> Result<MasterKey, MasterKeyError> {
         let mut bytes = Zeroizing::new([0u8; Self::LEN]);
-        aws_lc_rs::rand::fill(&mut bytes[..]).map_err(|_| MasterKeyError::Random)?;
+        // The kernel's CSPRNG (getrandom(2)) directly: aws-lc's generator seeds itself on first
+        // use, which costs ~20 ms that would otherwise delay the very first start-up.
+        getrandom::getrandom(&mut bytes[..]).map_err(|_| MasterKeyError::Random)?;
         Ok(MasterKey(bytes))
     }
 
