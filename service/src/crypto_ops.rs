@@ -4,7 +4,7 @@
 
 use keyward_protocol::ops::{Operation, OperationResult};
 use keyward_protocol::psa::{KeyAttributes, KeyType};
-use keyward_providers::{policy, ImportedKey, KeyRef, Provider, ProviderError};
+use keyward_providers::{policy, ImportedKey, KeyManagement, KeyRef, Provider, ProviderError};
 
 use crate::dispatch::{Context, Service, INLINE_BODY_LIMIT};
 use crate::error::ServiceError;
@@ -129,6 +129,13 @@ pub fn destroy_provider_object(service: &Service, name: &str, record: &KeyRecord
     }
 }
 
+fn key_management(provider: &dyn Provider) -> Result<&dyn KeyManagement, ProviderError> {
+    provider
+        .families()
+        .key_management
+        .ok_or_else(|| ProviderError::not_supported("key management"))
+}
+
 pub fn generate_key(
     s: &Service,
     ctx: &Context<'_>,
@@ -142,9 +149,7 @@ pub fn generate_key(
         return Err(unexpected(&op));
     };
     create_key(s, ctx, key_name, *attributes, |p| {
-        p.families()
-            .key_management
-            .ok_or_else(|| ProviderError::NotSupported("key management".into()))?
+        key_management(p)?
             .generate_key(attributes)
             .map(|handle| ImportedKey {
                 handle,
@@ -168,10 +173,7 @@ pub fn import_key(
         return Err(unexpected(&op));
     };
     create_key(s, ctx, key_name, *attributes, |p| {
-        p.families()
-            .key_management
-            .ok_or_else(|| ProviderError::NotSupported("key management".into()))?
-            .import_key(attributes, data)
+        key_management(p)?.import_key(attributes, data)
     })?;
     Ok(OperationResult::ImportKey)
 }
