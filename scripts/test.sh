@@ -11,4 +11,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== build the daemons the e2e tests spawn"
 cargo build --workspace --bins --locked
 echo "== tests"
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
+# One closing line for the whole suite (cargo prints one per test binary, the last often "0 passed").
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "Summary: %d passed, %d failed\n", p, f }' "$log"
