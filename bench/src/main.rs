@@ -204,6 +204,9 @@ fn main() -> anyhow::Result<()> {
             }
         }
         let cpu_percent = if args.idle_secs > 0.0 {
+            // Let one-off start-up work finish first (keywardd seeds its random generator in the
+            // background right after binding, ~20 ms of CPU): idle means "nothing to do".
+            std::thread::sleep(Duration::from_secs(1));
             out.say(&format!(
                 "measuring idle CPU over {} s ({} idle connections open)…",
                 args.idle_secs,
