@@ -127,6 +127,25 @@ impl ExchangeError {
     }
 }
 
+/// True when a pooled stream has not been closed by the service meanwhile (e.g. by its idle
+/// time-out). Checked before reuse, so a request is resent only in the rare race where the
+/// service closes the stream between this check and the request's arrival.
+fn still_open(stream: &UnixStream) -> bool {
+    use nix::sys::socket::{recv, MsgFlags};
+    use std::os::fd::AsRawFd;
+    let mut probe = [0u8; 1];
+    // Nothing to read is the healthy state; EOF (0) means closed, and stray bytes mean the
+    // stream is out of step: neither may be reused.
+    matches!(
+        recv(
+            stream.as_raw_fd(),
+            &mut probe,
+            MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT
+        ),
+        Err(nix::errno::Errno::EAGAIN)
+    )
+}
+
 impl Connection {
     /// A connection to `config.endpoint`; nothing is opened until the first request.
     pub fn new(config: TransportConfig) -> Self {
@@ -186,7 +205,7 @@ impl Connection {
                 .exchange(&mut stream, &frame)
                 .map_err(|err| err.into_client_error(&self.config));
         }
-        let pooled = self.idle().pop();
+        let pooled = self.idle().pop().filter(still_open);
         let reused = pooled.is_some();
         let mut stream = match pooled {
             Some(stream) => stream,
@@ -535,5 +554,18 @@ mod tests {
             err.to_string().contains("/nonexistent/keyward.sock"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn pooled_streams_are_checked_before_reuse() {
+        use std::io::Write as _;
+        let (ours, theirs) = UnixStream::pair().expect("pair");
+        assert!(still_open(&ours), "an idle, open stream is reusable");
+        let mut theirs = theirs;
+        theirs.write_all(b"x").expect("write");
+        assert!(!still_open(&ours), "unread bytes: out of step");
+        let (ours, theirs) = UnixStream::pair().expect("pair");
+        drop(theirs);
+        assert!(!still_open(&ours), "closed by the peer");
     }
 }
