@@ -259,39 +259,42 @@ impl Report {
                 met: measured.map(|m| m.1),
             });
         };
+        // A target line's measured text and whether it is met.
+        let p50_within = |l: &Line, limit_us: f64| {
+            (
+                format!("{:.1} µs", l.stats.p50_us),
+                l.stats.p50_us <= limit_us,
+            )
+        };
+        let at_least_ops = |l: &Line, ops: f64| {
+            (
+                format!("{:.0} ops/s", l.stats.ops_per_sec),
+                l.stats.ops_per_sec >= ops,
+            )
+        };
         let sign_pr1 = self.find(Op::Sign, "per-request", 1);
         check(
             "sign, new connection per request, 1 client: p50",
             "≤ 100 µs",
-            sign_pr1.map(|l| (format!("{:.1} µs", l.stats.p50_us), l.stats.p50_us <= 100.0)),
+            sign_pr1.map(|l| p50_within(l, 100.0)),
         );
         let sign_pr8 = self.find(Op::Sign, "per-request", 8);
         check(
             "sign, new connection per request, 8 clients",
             "≥ 15,000 ops/s",
-            sign_pr8.map(|l| {
-                (
-                    format!("{:.0} ops/s", l.stats.ops_per_sec),
-                    l.stats.ops_per_sec >= 15_000.0,
-                )
-            }),
+            sign_pr8.map(|l| at_least_ops(l, 15_000.0)),
         );
         let sign_p8 = self.find(Op::Sign, "persistent", 8);
         check(
             "sign, persistent connection, 8 clients",
             "≥ 30,000 ops/s",
-            sign_p8.map(|l| {
-                (
-                    format!("{:.0} ops/s", l.stats.ops_per_sec),
-                    l.stats.ops_per_sec >= 30_000.0,
-                )
-            }),
+            sign_p8.map(|l| at_least_ops(l, 30_000.0)),
         );
         let ping_p1 = self.find(Op::Ping, "persistent", 1);
         check(
             "ping, persistent connection, 1 client: p50",
             "≤ 40 µs",
-            ping_p1.map(|l| (format!("{:.1} µs", l.stats.p50_us), l.stats.p50_us <= 40.0)),
+            ping_p1.map(|l| p50_within(l, 40.0)),
         );
         for mode in ["per-request", "persistent"] {
             for clients in [1, 8] {
