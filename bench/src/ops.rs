@@ -12,7 +12,8 @@ use keyward_protocol::psa::{
     KeyPolicy, KeyType, SignHash, UsageFlags,
 };
 use keyward_protocol::ProviderId;
-use keyward_providers::{KeyHandle, KeyRef, Provider, SoftwareProvider};
+use keyward_provider_software::SoftwareProvider;
+use keyward_providers::{KeyHandle, KeyRef, Provider};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -420,10 +421,10 @@ fn key_ref(key: &(KeyHandle, KeyAttributes)) -> KeyRef<'_> {
 impl LocalKeys {
     /// A software provider with the service's default configuration and the same keys.
     pub fn create() -> anyhow::Result<LocalKeys> {
-        let master = keyward_providers::MasterKey::generate()?;
+        let master = keyward_provider_software::MasterKey::generate()?;
         let provider = Arc::new(SoftwareProvider::new(
             &master,
-            keyward_providers::SoftwareConfig::default(),
+            keyward_provider_software::SoftwareConfig::default(),
         )?);
         let families = provider.families();
         let km = families

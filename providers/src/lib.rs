@@ -1,4 +1,5 @@
-//! Keyward's provider layer: what a crypto backend must implement, and the software backend.
+//! Keyward's provider layer: what a crypto backend must implement (the backends are crates of
+//! their own under `providers/`, e.g. `keyward-provider-software`).
 //!
 //! A provider is a small set of traits, one per PSA operation family (key management, signing,
 //! asymmetric encryption, AEAD, cipher, MAC, hash, random, key agreement), gathered by
@@ -28,7 +29,6 @@ pub mod mac;
 pub mod policy;
 pub mod provider;
 pub mod random;
-pub mod software;
 
 use keyward_protocol::psa::KeyAttributes;
 
@@ -43,7 +43,6 @@ pub use keyward_protocol::ops::{CheckType, ProviderInfo, Secret};
 pub use mac::MacOps;
 pub use provider::{Families, Family, Provider, FAMILY_OPCODES};
 pub use random::RandomSource;
-pub use software::{CacheStats, MasterKey, MasterKeyError, SoftwareConfig, SoftwareProvider};
 
 /// Opaque bytes a provider returns for a key it created. The service persists them (SQLite key
 /// store) and passes them back unchanged in a [`KeyRef`]. What they mean is the provider's

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use keyward_protocol::paths;
+use keyward_provider_software::{MasterKey, SoftwareConfig, SoftwareProvider};
 use keyward_providers::Provider;
-use keyward_providers::{MasterKey, SoftwareConfig, SoftwareProvider};
 use tokio::net::UnixListener;
 
 use crate::authenticators::Authenticators;

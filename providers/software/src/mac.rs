@@ -5,11 +5,11 @@ use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::{cmac, hmac};
 use keyward_protocol::psa::{FullLengthMac, Hash, KeyAttributes, KeyType, Mac};
 
-use super::cache::{Parsed, Purpose};
-use super::capabilities::MIN_TRUNCATED_MAC;
-use super::SoftwareProvider;
-use crate::policy::full_mac_length;
-use crate::{KeyRef, MacOps, ProviderError};
+use crate::cache::{Parsed, Purpose};
+use crate::capabilities::MIN_TRUNCATED_MAC;
+use crate::SoftwareProvider;
+use keyward_providers::policy::full_mac_length;
+use keyward_providers::{KeyRef, MacOps, ProviderError};
 
 impl MacOps for SoftwareProvider {
     fn mac_compute(

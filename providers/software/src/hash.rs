@@ -5,8 +5,8 @@ use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest;
 use keyward_protocol::psa::Hash;
 
-use super::{digest_algorithm, SoftwareProvider};
-use crate::{HashOps, ProviderError};
+use crate::{digest_algorithm, SoftwareProvider};
+use keyward_providers::{HashOps, ProviderError};
 
 impl HashOps for SoftwareProvider {
     fn hash_compute(&self, alg: Hash, input: &[u8]) -> Result<Vec<u8>, ProviderError> {

@@ -3,8 +3,8 @@
 use keyward_protocol::ops::Secret;
 use zeroize::Zeroizing;
 
-use super::SoftwareProvider;
-use crate::{ProviderError, RandomSource};
+use crate::SoftwareProvider;
+use keyward_providers::{ProviderError, RandomSource};
 
 /// A backstop against absurd sizes should a caller forget to bound them (the service bounds
 /// requests by its response size limit, which is far smaller).

@@ -9,8 +9,10 @@ use keyward_protocol::psa::{
     KeyAttributes, KeyType, Mac, RawKeyAgreement, SignHash,
 };
 
-use crate::policy::{full_mac_length, normalize_aead, normalize_mac, validate_attributes};
-use crate::ProviderError;
+use keyward_providers::policy::{
+    full_mac_length, normalize_aead, normalize_mac, validate_attributes,
+};
+use keyward_providers::ProviderError;
 
 /// Key sizes a table row accepts.
 #[derive(Debug, Clone, Copy)]

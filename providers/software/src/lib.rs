@@ -1,4 +1,4 @@
-//! The software provider: every operation family implemented with aws-lc-rs, keys stored as
+//! Keyward's software provider: every operation family implemented with aws-lc-rs, keys stored as
 //! handles sealed under a master key (`sealed.rs`), parsed keys kept in a bounded cache.
 //!
 //! Supported (`capabilities.rs` has the exact table): SECP-R1 P-256/P-384 key pairs and
@@ -10,6 +10,12 @@
 //! has neither), shortened AEAD tags, AES-CCM, Ed25519 (Parsec's algorithm encoding has no EdDSA
 //! and its curve families no Twisted Edwards), X25519 (nameable as a Montgomery key with ECDH;
 //! aws-lc-rs has it, not wired yet), other curves, DH, key derivation.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")
+)]
 
 mod aead;
 mod asym_encrypt;
@@ -39,8 +45,8 @@ pub use cache::CacheStats;
 pub use master_key::{MasterKey, MasterKeyError};
 pub use random::MAX_RANDOM_LEN;
 
-use crate::{Families, KeyRef, Provider, ProviderError};
 use cache::{KeyCache, Parsed, Purpose};
+use keyward_providers::{Families, KeyRef, Provider, ProviderError};
 use sealed::Sealer;
 
 /// Our own UUID for the software provider in ListProviders. It answers on Parsec's provider

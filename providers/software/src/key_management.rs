@@ -13,9 +13,9 @@ use keyward_protocol::psa::{KeyAttributes, KeyType};
 use pkcs8::der::asn1::ObjectIdentifier;
 use zeroize::Zeroizing;
 
-use super::capabilities::check_key;
-use super::{internal, Curve, SoftwareProvider};
-use crate::{ImportedKey, KeyHandle, KeyManagement, KeyRef, ProviderError};
+use crate::capabilities::check_key;
+use crate::{internal, Curve, SoftwareProvider};
+use keyward_providers::{ImportedKey, KeyHandle, KeyManagement, KeyRef, ProviderError};
 
 /// rsaEncryption (PKCS#1).
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
@@ -65,7 +65,7 @@ impl KeyManagement for SoftwareProvider {
             ));
         }
         match &*self.public_key(key)? {
-            super::Parsed::Public(bytes) => Ok(bytes.clone()),
+            crate::Parsed::Public(bytes) => Ok(bytes.clone()),
             _ => Err(ProviderError::generic("cache entry of the wrong kind")),
         }
     }

@@ -10,8 +10,8 @@ use keyward_protocol::psa::{
     RawKeyAgreement, SignHash, UsageFlags,
 };
 
-use super::*;
-use crate::{
+use crate::*;
+use keyward_providers::{
     AeadCrypt, AsymmetricCrypt, AsymmetricSign, CipherCrypt, HashOps, KeyAgreementOps, KeyHandle,
     KeyManagement, KeyRef, MacOps, Provider, ProviderError, RandomSource,
 };
@@ -23,18 +23,18 @@ const P_PUB: KeyType = KeyType::EccPublicKey {
     curve_family: EccFamily::SecpR1,
 };
 
-const MSG: &[u8] = include_bytes!("../../testdata/msg.txt");
-const P256_SCALAR: &[u8] = include_bytes!("../../testdata/p256.scalar.bin");
-const P256_PUBLIC: &[u8] = include_bytes!("../../testdata/p256.pub.bin");
-const P256_OPENSSL_SIG: &[u8] = include_bytes!("../../testdata/p256.msg.sha256.sig");
-const P256_PEER: &[u8] = include_bytes!("../../testdata/p256peer.pub.bin");
-const P256_ECDH: &[u8] = include_bytes!("../../testdata/p256.ecdh.bin");
-const P384_SCALAR: &[u8] = include_bytes!("../../testdata/p384.scalar.bin");
-const P384_PUBLIC: &[u8] = include_bytes!("../../testdata/p384.pub.bin");
-const RSA_PRIVATE: &[u8] = include_bytes!("../../testdata/rsa2048.pkcs1.der");
-const RSA_PUBLIC: &[u8] = include_bytes!("../../testdata/rsa2048.pub.pkcs1.der");
-const RSA_PUBLIC_SPKI: &[u8] = include_bytes!("../../testdata/rsa2048.pub.spki.der");
-const RSA_OPENSSL_SIG: &[u8] = include_bytes!("../../testdata/rsa2048.msg.sha256.pkcs1.sig");
+const MSG: &[u8] = include_bytes!("../testdata/msg.txt");
+const P256_SCALAR: &[u8] = include_bytes!("../testdata/p256.scalar.bin");
+const P256_PUBLIC: &[u8] = include_bytes!("../testdata/p256.pub.bin");
+const P256_OPENSSL_SIG: &[u8] = include_bytes!("../testdata/p256.msg.sha256.sig");
+const P256_PEER: &[u8] = include_bytes!("../testdata/p256peer.pub.bin");
+const P256_ECDH: &[u8] = include_bytes!("../testdata/p256.ecdh.bin");
+const P384_SCALAR: &[u8] = include_bytes!("../testdata/p384.scalar.bin");
+const P384_PUBLIC: &[u8] = include_bytes!("../testdata/p384.pub.bin");
+const RSA_PRIVATE: &[u8] = include_bytes!("../testdata/rsa2048.pkcs1.der");
+const RSA_PUBLIC: &[u8] = include_bytes!("../testdata/rsa2048.pub.pkcs1.der");
+const RSA_PUBLIC_SPKI: &[u8] = include_bytes!("../testdata/rsa2048.pub.spki.der");
+const RSA_OPENSSL_SIG: &[u8] = include_bytes!("../testdata/rsa2048.msg.sha256.pkcs1.sig");
 
 fn provider() -> SoftwareProvider {
     SoftwareProvider::new(&MasterKey::generate().unwrap(), SoftwareConfig::default()).unwrap()

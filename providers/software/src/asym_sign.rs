@@ -14,9 +14,9 @@ use aws_lc_rs::digest::{self, Digest};
 use aws_lc_rs::signature::{self, EcdsaKeyPair, ParsedPublicKey, RsaEncoding, RsaKeyPair};
 use keyward_protocol::psa::{AsymmetricSignature, Hash, KeyAttributes, KeyType, SignHash};
 
-use super::cache::{Parsed, Purpose, RsaScheme};
-use super::{Curve, SoftwareProvider};
-use crate::{AsymmetricSign, KeyRef, ProviderError};
+use crate::cache::{Parsed, Purpose, RsaScheme};
+use crate::{Curve, SoftwareProvider};
+use keyward_providers::{AsymmetricSign, KeyRef, ProviderError};
 
 /// A signature request resolved against the key.
 enum Scheme {
@@ -252,7 +252,7 @@ fn message_hash(alg: AsymmetricSignature, message: &[u8]) -> Result<Digest, Prov
     let hash = alg.hash().ok_or_else(|| {
         ProviderError::invalid("sign/verify-message needs a hash-and-sign algorithm")
     })?;
-    Ok(digest::digest(super::digest_algorithm(hash)?, message))
+    Ok(digest::digest(crate::digest_algorithm(hash)?, message))
 }
 
 /// ECDSA's `bits2int` input for this curve, as the curve's native digest (module docs).
@@ -269,7 +269,7 @@ fn curve_digest(curve: Curve, hash: &[u8]) -> Result<Digest, ProviderError> {
 }
 
 fn import_digest(hash: Hash, bytes: &[u8]) -> Result<Digest, ProviderError> {
-    Digest::import_less_safe(bytes, super::digest_algorithm(hash)?)
+    Digest::import_less_safe(bytes, crate::digest_algorithm(hash)?)
         .map_err(|_| ProviderError::invalid("hash length does not match the algorithm"))
 }
 

@@ -6,9 +6,9 @@ use keyward_protocol::ops::Secret;
 use keyward_protocol::psa::{KeyType, RawKeyAgreement};
 use zeroize::Zeroizing;
 
-use super::cache::{Parsed, Purpose};
-use super::{Curve, SoftwareProvider};
-use crate::{KeyAgreementOps, KeyRef, ProviderError};
+use crate::cache::{Parsed, Purpose};
+use crate::{Curve, SoftwareProvider};
+use keyward_providers::{KeyAgreementOps, KeyRef, ProviderError};
 
 impl KeyAgreementOps for SoftwareProvider {
     fn raw_key_agreement(

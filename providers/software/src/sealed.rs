@@ -14,8 +14,8 @@ use keyward_protocol::ops::Secret;
 use keyward_protocol::psa::KeyAttributes;
 use zeroize::Zeroizing;
 
-use super::MasterKey;
-use crate::{KeyHandle, ProviderError};
+use crate::MasterKey;
+use keyward_providers::{KeyHandle, ProviderError};
 
 const VERSION: u8 = 1;
 const DOMAIN: &[u8] = b"keyward/software-key";

@@ -6,10 +6,10 @@ use keyward_protocol::ops::Secret;
 use keyward_protocol::psa::{Aead, AeadWithDefaultLengthTag, KeyAttributes, KeyType};
 use zeroize::Zeroizing;
 
-use super::cache::{Parsed, Purpose};
-use super::SoftwareProvider;
-use crate::policy::normalize_aead;
-use crate::{AeadCrypt, KeyRef, ProviderError};
+use crate::cache::{Parsed, Purpose};
+use crate::SoftwareProvider;
+use keyward_providers::policy::normalize_aead;
+use keyward_providers::{AeadCrypt, KeyRef, ProviderError};
 
 const TAG_LEN: usize = 16;
 

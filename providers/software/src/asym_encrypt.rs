@@ -11,9 +11,9 @@ use keyward_protocol::ops::Secret;
 use keyward_protocol::psa::{AsymmetricEncryption, Hash, KeyType};
 use zeroize::Zeroizing;
 
-use super::cache::{Parsed, Purpose};
-use super::{internal, SoftwareProvider};
-use crate::{AsymmetricCrypt, KeyRef, ProviderError};
+use crate::cache::{Parsed, Purpose};
+use crate::{internal, SoftwareProvider};
+use keyward_providers::{AsymmetricCrypt, KeyRef, ProviderError};
 
 impl AsymmetricCrypt for SoftwareProvider {
     fn asymmetric_encrypt(

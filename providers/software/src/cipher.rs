@@ -14,8 +14,8 @@ use keyward_protocol::ops::Secret;
 use keyward_protocol::psa::{Cipher, KeyAttributes, KeyType};
 use zeroize::Zeroizing;
 
-use super::SoftwareProvider;
-use crate::{CipherCrypt, KeyRef, ProviderError};
+use crate::SoftwareProvider;
+use keyward_providers::{CipherCrypt, KeyRef, ProviderError};
 
 const BLOCK: usize = 16;
 
