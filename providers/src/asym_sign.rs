@@ -6,6 +6,10 @@ use crate::{KeyRef, ProviderError};
 
 /// Signing and verification with asymmetric keys. Signatures use the PSA formats (ECDSA: raw
 /// `r || s`, each left-padded to the curve size; RSA: modulus-sized big-endian).
+///
+/// A provider that can only sign hashes answers `NotSupported` from the `*_message` methods and
+/// leaves their opcodes out of [`Provider::opcodes`](crate::Provider::opcodes); the service then
+/// derives them from a hash and `sign_hash` / `verify_hash` (see [`crate::Provider`]).
 pub trait AsymmetricSign: Send + Sync {
     /// Signs a precomputed hash; `hash` must be the output length of `alg`'s hash.
     fn sign_hash(

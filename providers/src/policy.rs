@@ -1,6 +1,10 @@
 //! The PSA key policy check, done once for every provider: does a stored key's policy (usage
-//! flags and permitted algorithm) allow this request? Plus a sanity check of attributes for new
+//! flags and permitted algorithm) allow this use? Plus a sanity check of attributes for new
 //! keys. Providers may assume a request reaching them passed [`authorize`].
+//!
+//! The check takes a narrow [`KeyUse`] (usage and algorithm), not the wire request, so the
+//! policy knows nothing of key names or payloads; [`KeyUse::of`] derives it from an
+//! [`Operation`] for callers that hold one.
 //!
 //! PSA rules applied here (PSA Crypto API 1.1, §9.5 "Key policies"):
 //! * `sign_hash` implies `sign_message`, and `verify_hash` implies `verify_message`.
@@ -15,24 +19,100 @@
 
 use keyward_protocol::ops::Operation;
 use keyward_protocol::psa::{
-    Aead, AeadWithDefaultLengthTag, Algorithm, AsymmetricSignature, Cipher, EccFamily,
-    FullLengthMac, KeyAgreement, KeyAttributes, KeyType, Mac, RawKeyAgreement, SignHash,
+    Aead, AeadWithDefaultLengthTag, Algorithm, AsymmetricEncryption, AsymmetricSignature, Cipher,
+    EccFamily, FullLengthMac, KeyAgreement, KeyAttributes, KeyType, Mac, RawKeyAgreement, SignHash,
     UsageFlags,
 };
 
 use crate::ProviderError;
 
-/// Checks that the key with `attributes` may serve `op`. Operations that use no stored key
-/// (hashing, random, key creation, destruction, public-key export, core operations) always pass.
+/// What a request wants to do with a stored key: exactly what the policy check needs (the usage
+/// and the requested algorithm), nothing of the wire request (no key name, no data).
+///
+/// Uses of a key that no policy restricts are deliberately absent: exporting the public part,
+/// destroying the key, and the key-less operations (hash, random, key creation, CanDoCrypto).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyUse {
+    /// Sign a precomputed hash (`sign_hash` flag).
+    SignHash(AsymmetricSignature),
+    /// Verify a signature of a precomputed hash (`verify_hash` flag).
+    VerifyHash(AsymmetricSignature),
+    /// Sign a message (`sign_message` flag, implied by `sign_hash`).
+    SignMessage(AsymmetricSignature),
+    /// Verify a signature of a message (`verify_message` flag, implied by `verify_hash`).
+    VerifyMessage(AsymmetricSignature),
+    /// Asymmetric encryption (`encrypt` flag).
+    AsymmetricEncrypt(AsymmetricEncryption),
+    /// Asymmetric decryption (`decrypt` flag).
+    AsymmetricDecrypt(AsymmetricEncryption),
+    /// AEAD encryption (`encrypt` flag).
+    AeadEncrypt(Aead),
+    /// AEAD decryption (`decrypt` flag).
+    AeadDecrypt(Aead),
+    /// Unauthenticated cipher encryption (`encrypt` flag).
+    CipherEncrypt(Cipher),
+    /// Unauthenticated cipher decryption (`decrypt` flag).
+    CipherDecrypt(Cipher),
+    /// Compute a MAC (`sign_message` flag, implied by `sign_hash`).
+    MacCompute(Mac),
+    /// Verify a MAC (`verify_message` flag, implied by `verify_hash`).
+    MacVerify(Mac),
+    /// Raw key agreement with this private key (`derive` flag).
+    RawKeyAgreement(RawKeyAgreement),
+    /// Export the key material itself (`export` flag, unless the key is a public key).
+    Export,
+}
+
+impl KeyUse {
+    /// The key use a wire operation asks for, or `None` when no key policy applies to it
+    /// (public-key export, destruction, key-less and core operations).
+    pub fn of(op: &Operation) -> Option<KeyUse> {
+        Some(match op {
+            Operation::ExportKey { .. } => KeyUse::Export,
+            Operation::SignHash { alg, .. } => KeyUse::SignHash(*alg),
+            Operation::VerifyHash { alg, .. } => KeyUse::VerifyHash(*alg),
+            Operation::SignMessage { alg, .. } => KeyUse::SignMessage(*alg),
+            Operation::VerifyMessage { alg, .. } => KeyUse::VerifyMessage(*alg),
+            Operation::AsymmetricEncrypt { alg, .. } => KeyUse::AsymmetricEncrypt(*alg),
+            Operation::AsymmetricDecrypt { alg, .. } => KeyUse::AsymmetricDecrypt(*alg),
+            Operation::AeadEncrypt { alg, .. } => KeyUse::AeadEncrypt(*alg),
+            Operation::AeadDecrypt { alg, .. } => KeyUse::AeadDecrypt(*alg),
+            Operation::CipherEncrypt { alg, .. } => KeyUse::CipherEncrypt(*alg),
+            Operation::CipherDecrypt { alg, .. } => KeyUse::CipherDecrypt(*alg),
+            Operation::MacCompute { alg, .. } => KeyUse::MacCompute(*alg),
+            Operation::MacVerify { alg, .. } => KeyUse::MacVerify(*alg),
+            Operation::RawKeyAgreement { alg, .. } => KeyUse::RawKeyAgreement(*alg),
+            // No stored key's policy is involved: key creation and destruction, public export
+            // (always allowed), keyless operations and core operations.
+            Operation::GenerateKey { .. }
+            | Operation::ImportKey { .. }
+            | Operation::DestroyKey { .. }
+            | Operation::ExportPublicKey { .. }
+            | Operation::HashCompute { .. }
+            | Operation::HashCompare { .. }
+            | Operation::GenerateRandom { .. }
+            | Operation::CanDoCrypto { .. }
+            | Operation::Ping
+            | Operation::ListProviders
+            | Operation::ListOpcodes { .. }
+            | Operation::ListAuthenticators
+            | Operation::ListKeys
+            | Operation::ListClients
+            | Operation::DeleteClient { .. } => return None,
+        })
+    }
+}
+
+/// Checks that the key with `attributes` may serve `use_`.
 ///
 /// Errors: `NotPermitted` when a usage flag is missing or the algorithm is not permitted;
 /// `InvalidArgument` when the request itself names no concrete algorithm (a wildcard hash) or an
 /// algorithm unusable for this operation (e.g. ECDSA-any for sign-message).
-pub fn authorize(op: &Operation, attributes: &KeyAttributes) -> Result<(), ProviderError> {
+pub fn authorize(use_: KeyUse, attributes: &KeyAttributes) -> Result<(), ProviderError> {
     let flags = effective_flags(attributes.policy.usage_flags);
     let permitted = attributes.policy.permitted_algorithms;
-    match op {
-        Operation::ExportKey { .. } => {
+    match use_ {
+        KeyUse::Export => {
             if attributes.key_type.is_public_key() || flags.export {
                 Ok(())
             } else {
@@ -41,79 +121,62 @@ pub fn authorize(op: &Operation, attributes: &KeyAttributes) -> Result<(), Provi
                 ))
             }
         }
-        Operation::SignHash { alg, .. } => {
-            check_sign_request(*alg, false)?;
+        KeyUse::SignHash(alg) => {
+            check_sign_request(alg, false)?;
             require(flags.sign_hash, "sign_hash")?;
-            permit_signature(permitted, *alg)
+            permit_signature(permitted, alg)
         }
-        Operation::VerifyHash { alg, .. } => {
-            check_sign_request(*alg, false)?;
+        KeyUse::VerifyHash(alg) => {
+            check_sign_request(alg, false)?;
             require(flags.verify_hash, "verify_hash")?;
-            permit_signature(permitted, *alg)
+            permit_signature(permitted, alg)
         }
-        Operation::SignMessage { alg, .. } => {
-            check_sign_request(*alg, true)?;
+        KeyUse::SignMessage(alg) => {
+            check_sign_request(alg, true)?;
             require(flags.sign_message, "sign_message")?;
-            permit_signature(permitted, *alg)
+            permit_signature(permitted, alg)
         }
-        Operation::VerifyMessage { alg, .. } => {
-            check_sign_request(*alg, true)?;
+        KeyUse::VerifyMessage(alg) => {
+            check_sign_request(alg, true)?;
             require(flags.verify_message, "verify_message")?;
-            permit_signature(permitted, *alg)
+            permit_signature(permitted, alg)
         }
-        Operation::AsymmetricEncrypt { alg, .. } => {
+        KeyUse::AsymmetricEncrypt(alg) => {
             require(flags.encrypt, "encrypt")?;
-            permit_exact(permitted, Algorithm::AsymmetricEncryption(*alg))
+            permit_exact(permitted, Algorithm::AsymmetricEncryption(alg))
         }
-        Operation::AsymmetricDecrypt { alg, .. } => {
+        KeyUse::AsymmetricDecrypt(alg) => {
             require(flags.decrypt, "decrypt")?;
-            permit_exact(permitted, Algorithm::AsymmetricEncryption(*alg))
+            permit_exact(permitted, Algorithm::AsymmetricEncryption(alg))
         }
-        Operation::AeadEncrypt { alg, .. } => {
+        KeyUse::AeadEncrypt(alg) => {
             require(flags.encrypt, "encrypt")?;
-            permit_aead(permitted, *alg)
+            permit_aead(permitted, alg)
         }
-        Operation::AeadDecrypt { alg, .. } => {
+        KeyUse::AeadDecrypt(alg) => {
             require(flags.decrypt, "decrypt")?;
-            permit_aead(permitted, *alg)
+            permit_aead(permitted, alg)
         }
-        Operation::CipherEncrypt { alg, .. } => {
+        KeyUse::CipherEncrypt(alg) => {
             require(flags.encrypt, "encrypt")?;
-            permit_exact(permitted, Algorithm::Cipher(*alg))
+            permit_exact(permitted, Algorithm::Cipher(alg))
         }
-        Operation::CipherDecrypt { alg, .. } => {
+        KeyUse::CipherDecrypt(alg) => {
             require(flags.decrypt, "decrypt")?;
-            permit_exact(permitted, Algorithm::Cipher(*alg))
+            permit_exact(permitted, Algorithm::Cipher(alg))
         }
-        Operation::MacCompute { alg, .. } => {
+        KeyUse::MacCompute(alg) => {
             require(flags.sign_message, "sign_message (or sign_hash)")?;
-            permit_mac(permitted, *alg, attributes.key_type)
+            permit_mac(permitted, alg, attributes.key_type)
         }
-        Operation::MacVerify { alg, .. } => {
+        KeyUse::MacVerify(alg) => {
             require(flags.verify_message, "verify_message (or verify_hash)")?;
-            permit_mac(permitted, *alg, attributes.key_type)
+            permit_mac(permitted, alg, attributes.key_type)
         }
-        Operation::RawKeyAgreement { alg, .. } => {
+        KeyUse::RawKeyAgreement(alg) => {
             require(flags.derive, "derive")?;
-            permit_raw_agreement(permitted, *alg)
+            permit_raw_agreement(permitted, alg)
         }
-        // No stored key's policy is involved: key creation and destruction, public export
-        // (always allowed), keyless operations and core operations.
-        Operation::GenerateKey { .. }
-        | Operation::ImportKey { .. }
-        | Operation::DestroyKey { .. }
-        | Operation::ExportPublicKey { .. }
-        | Operation::HashCompute { .. }
-        | Operation::HashCompare { .. }
-        | Operation::GenerateRandom { .. }
-        | Operation::CanDoCrypto { .. }
-        | Operation::Ping
-        | Operation::ListProviders
-        | Operation::ListOpcodes { .. }
-        | Operation::ListAuthenticators
-        | Operation::ListKeys
-        | Operation::ListClients
-        | Operation::DeleteClient { .. } => Ok(()),
     }
 }
 
@@ -440,63 +503,29 @@ mod tests {
         AsymmetricSignature::Ecdsa { hash_alg: hash }
     }
 
-    fn sign_hash(alg: AsymmetricSignature) -> Operation {
-        Operation::SignHash {
-            key_name: "k".into(),
-            alg,
-            hash: vec![0; 32],
-        }
+    fn sign_hash(alg: AsymmetricSignature) -> KeyUse {
+        KeyUse::SignHash(alg)
     }
-    fn verify_hash(alg: AsymmetricSignature) -> Operation {
-        Operation::VerifyHash {
-            key_name: "k".into(),
-            alg,
-            hash: vec![0; 32],
-            signature: vec![],
-        }
+    fn verify_hash(alg: AsymmetricSignature) -> KeyUse {
+        KeyUse::VerifyHash(alg)
     }
-    fn sign_message(alg: AsymmetricSignature) -> Operation {
-        Operation::SignMessage {
-            key_name: "k".into(),
-            alg,
-            message: vec![],
-        }
+    fn sign_message(alg: AsymmetricSignature) -> KeyUse {
+        KeyUse::SignMessage(alg)
     }
-    fn verify_message(alg: AsymmetricSignature) -> Operation {
-        Operation::VerifyMessage {
-            key_name: "k".into(),
-            alg,
-            message: vec![],
-            signature: vec![],
-        }
+    fn verify_message(alg: AsymmetricSignature) -> KeyUse {
+        KeyUse::VerifyMessage(alg)
     }
-    fn export() -> Operation {
-        Operation::ExportKey {
-            key_name: "k".into(),
-        }
+    fn export() -> KeyUse {
+        KeyUse::Export
     }
-    fn mac_compute(alg: Mac) -> Operation {
-        Operation::MacCompute {
-            key_name: "k".into(),
-            alg,
-            input: vec![],
-        }
+    fn mac_compute(alg: Mac) -> KeyUse {
+        KeyUse::MacCompute(alg)
     }
-    fn aead_encrypt(alg: Aead) -> Operation {
-        Operation::AeadEncrypt {
-            key_name: "k".into(),
-            alg,
-            nonce: vec![],
-            additional_data: vec![],
-            plaintext: Secret::new(vec![]),
-        }
+    fn aead_encrypt(alg: Aead) -> KeyUse {
+        KeyUse::AeadEncrypt(alg)
     }
-    fn raw_ka(alg: RawKeyAgreement) -> Operation {
-        Operation::RawKeyAgreement {
-            alg,
-            private_key_name: "k".into(),
-            peer_key: vec![],
-        }
+    fn raw_ka(alg: RawKeyAgreement) -> KeyUse {
+        KeyUse::RawKeyAgreement(alg)
     }
 
     #[derive(Debug, PartialEq)]
@@ -526,7 +555,7 @@ mod tests {
         let oaep = AsymmetricEncryption::RsaOaep {
             hash_alg: Hash::Sha256,
         };
-        let cases: Vec<(&str, Operation, KeyAttributes, Expect)> = vec![
+        let cases: Vec<(&str, KeyUse, KeyAttributes, Expect)> = vec![
             (
                 "sign with flag and alg",
                 sign_hash(ecdsa(SHA256)),
@@ -646,21 +675,8 @@ mod tests {
                 Expect::Ok,
             ),
             (
-                "export public key op always",
-                Operation::ExportPublicKey {
-                    key_name: "k".into(),
-                },
-                attrs(P256_PAIR, 256, flags(""), Algorithm::None),
-                Expect::Ok,
-            ),
-            (
                 "encrypt ok",
-                Operation::AsymmetricEncrypt {
-                    key_name: "k".into(),
-                    alg: oaep,
-                    plaintext: Secret::new(vec![]),
-                    salt: None,
-                },
+                KeyUse::AsymmetricEncrypt(oaep),
                 attrs(
                     KeyType::RsaPublicKey,
                     2048,
@@ -671,12 +687,7 @@ mod tests {
             ),
             (
                 "decrypt without flag",
-                Operation::AsymmetricDecrypt {
-                    key_name: "k".into(),
-                    alg: oaep,
-                    ciphertext: vec![],
-                    salt: None,
-                },
+                KeyUse::AsymmetricDecrypt(oaep),
                 attrs(
                     KeyType::RsaKeyPair,
                     2048,
@@ -687,12 +698,7 @@ mod tests {
             ),
             (
                 "decrypt other padding",
-                Operation::AsymmetricDecrypt {
-                    key_name: "k".into(),
-                    alg: AsymmetricEncryption::RsaPkcs1v15Crypt,
-                    ciphertext: vec![],
-                    salt: None,
-                },
+                KeyUse::AsymmetricDecrypt(AsymmetricEncryption::RsaPkcs1v15Crypt),
                 attrs(
                     KeyType::RsaKeyPair,
                     2048,
@@ -816,11 +822,7 @@ mod tests {
             ),
             (
                 "cipher ok",
-                Operation::CipherEncrypt {
-                    key_name: "k".into(),
-                    alg: Cipher::Ctr,
-                    plaintext: Secret::new(vec![]),
-                },
+                KeyUse::CipherEncrypt(Cipher::Ctr),
                 attrs(
                     KeyType::Aes,
                     128,
@@ -831,11 +833,7 @@ mod tests {
             ),
             (
                 "cipher other mode",
-                Operation::CipherDecrypt {
-                    key_name: "k".into(),
-                    alg: Cipher::CbcPkcs7,
-                    ciphertext: vec![],
-                },
+                KeyUse::CipherDecrypt(Cipher::CbcPkcs7),
                 attrs(
                     KeyType::Aes,
                     128,
@@ -888,18 +886,164 @@ mod tests {
                 attrs(P256_PAIR, 256, flags("derive"), ecdsa256),
                 Expect::NotPermitted,
             ),
+        ];
+        for (name, use_, attributes, expected) in cases {
+            assert_eq!(outcome(authorize(use_, &attributes)), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn key_use_of_names_usage_and_algorithm() {
+        let alg = ecdsa(SHA256);
+        let oaep = AsymmetricEncryption::RsaOaep {
+            hash_alg: Hash::Sha256,
+        };
+        let gcm = Aead::AeadWithDefaultLengthTag(AeadWithDefaultLengthTag::Gcm);
+        let hmac = Mac::FullLength(FullLengthMac::Hmac {
+            hash_alg: Hash::Sha256,
+        });
+        let k = || "k".to_string();
+        let cases: Vec<(Operation, KeyUse)> = vec![
+            (Operation::ExportKey { key_name: k() }, KeyUse::Export),
             (
-                "hash needs no key",
-                Operation::HashCompute {
-                    alg: Hash::Sha256,
+                Operation::SignHash {
+                    key_name: k(),
+                    alg,
+                    hash: vec![0; 32],
+                },
+                KeyUse::SignHash(alg),
+            ),
+            (
+                Operation::VerifyHash {
+                    key_name: k(),
+                    alg,
+                    hash: vec![0; 32],
+                    signature: vec![],
+                },
+                KeyUse::VerifyHash(alg),
+            ),
+            (
+                Operation::SignMessage {
+                    key_name: k(),
+                    alg,
+                    message: vec![],
+                },
+                KeyUse::SignMessage(alg),
+            ),
+            (
+                Operation::VerifyMessage {
+                    key_name: k(),
+                    alg,
+                    message: vec![],
+                    signature: vec![],
+                },
+                KeyUse::VerifyMessage(alg),
+            ),
+            (
+                Operation::AsymmetricEncrypt {
+                    key_name: k(),
+                    alg: oaep,
+                    plaintext: Secret::new(vec![]),
+                    salt: None,
+                },
+                KeyUse::AsymmetricEncrypt(oaep),
+            ),
+            (
+                Operation::AsymmetricDecrypt {
+                    key_name: k(),
+                    alg: oaep,
+                    ciphertext: vec![],
+                    salt: None,
+                },
+                KeyUse::AsymmetricDecrypt(oaep),
+            ),
+            (
+                Operation::AeadEncrypt {
+                    key_name: k(),
+                    alg: gcm,
+                    nonce: vec![],
+                    additional_data: vec![],
+                    plaintext: Secret::new(vec![]),
+                },
+                KeyUse::AeadEncrypt(gcm),
+            ),
+            (
+                Operation::AeadDecrypt {
+                    key_name: k(),
+                    alg: gcm,
+                    nonce: vec![],
+                    additional_data: vec![],
+                    ciphertext: vec![],
+                },
+                KeyUse::AeadDecrypt(gcm),
+            ),
+            (
+                Operation::CipherEncrypt {
+                    key_name: k(),
+                    alg: Cipher::Ctr,
+                    plaintext: Secret::new(vec![]),
+                },
+                KeyUse::CipherEncrypt(Cipher::Ctr),
+            ),
+            (
+                Operation::CipherDecrypt {
+                    key_name: k(),
+                    alg: Cipher::Ctr,
+                    ciphertext: vec![],
+                },
+                KeyUse::CipherDecrypt(Cipher::Ctr),
+            ),
+            (
+                Operation::MacCompute {
+                    key_name: k(),
+                    alg: hmac,
                     input: vec![],
                 },
-                attrs(KeyType::RawData, 0, flags(""), Algorithm::None),
-                Expect::Ok,
+                KeyUse::MacCompute(hmac),
+            ),
+            (
+                Operation::MacVerify {
+                    key_name: k(),
+                    alg: hmac,
+                    input: vec![],
+                    mac: vec![],
+                },
+                KeyUse::MacVerify(hmac),
+            ),
+            (
+                Operation::RawKeyAgreement {
+                    alg: RawKeyAgreement::Ecdh,
+                    private_key_name: k(),
+                    peer_key: vec![],
+                },
+                KeyUse::RawKeyAgreement(RawKeyAgreement::Ecdh),
             ),
         ];
-        for (name, op, attributes, expected) in cases {
-            assert_eq!(outcome(authorize(&op, &attributes)), expected, "{name}");
+        for (op, expected) in cases {
+            assert_eq!(KeyUse::of(&op), Some(expected), "{:?}", op.opcode());
+        }
+    }
+
+    #[test]
+    fn operations_without_a_key_policy_are_not_checked() {
+        // Public export is always allowed and hashing needs no key: no KeyUse, so no check
+        // (formerly "export public key op always" and "hash needs no key").
+        let cases = [
+            Operation::ExportPublicKey {
+                key_name: "k".into(),
+            },
+            Operation::HashCompute {
+                alg: Hash::Sha256,
+                input: vec![],
+            },
+            Operation::DestroyKey {
+                key_name: "k".into(),
+            },
+            Operation::GenerateRandom { size: 1 },
+            Operation::Ping,
+        ];
+        for op in cases {
+            assert_eq!(KeyUse::of(&op), None, "{:?}", op.opcode());
         }
     }
 

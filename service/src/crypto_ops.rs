@@ -4,7 +4,9 @@
 
 use keyward_protocol::ops::{Operation, OperationResult};
 use keyward_protocol::psa::{KeyAttributes, KeyType};
-use keyward_providers::{policy, ImportedKey, KeyManagement, KeyRef, Provider, ProviderError};
+use keyward_providers::{
+    policy, ImportedKey, KeyManagement, KeyRef, KeyUse, Provider, ProviderError,
+};
 
 use crate::dispatch::{Context, Service, INLINE_BODY_LIMIT};
 use crate::error::ServiceError;
@@ -55,7 +57,9 @@ fn with_key<R>(
     if record.provider != provider.id() {
         return Err(ServiceError::KeyDoesNotExist);
     }
-    policy::authorize(op, &record.attributes)?;
+    if let Some(use_) = KeyUse::of(op) {
+        policy::authorize(use_, &record.attributes)?;
+    }
     let key = KeyRef {
         handle: &record.handle,
         attributes: &record.attributes,

@@ -75,8 +75,9 @@ fn provider_status(err: &ProviderError) -> ResponseStatus {
         ProviderError::DoesNotExist => S::PsaErrorDoesNotExist,
         ProviderError::CorruptionDetected => S::PsaErrorCorruptionDetected,
         ProviderError::InsufficientEntropy => S::PsaErrorInsufficientEntropy,
-        ProviderError::HardwareFailure(_) => S::PsaErrorHardwareFailure,
-        ProviderError::StorageFailure(_) => S::PsaErrorStorageFailure,
-        ProviderError::GenericError(_) => S::PsaErrorGenericError,
+        ProviderError::HardwareFailure { .. } => S::PsaErrorHardwareFailure,
+        ProviderError::CommunicationFailure { .. } => S::PsaErrorCommunicationFailure,
+        ProviderError::StorageFailure { .. } => S::PsaErrorStorageFailure,
+        ProviderError::GenericError { .. } => S::PsaErrorGenericError,
     }
 }

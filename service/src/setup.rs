@@ -253,9 +253,9 @@ mod tests {
 
     use keyward_protocol::ops::{CheckType, ProviderInfo, Secret};
     use keyward_protocol::psa::{Algorithm, KeyAttributes, KeyPolicy, KeyType, UsageFlags};
-    use keyward_protocol::{AuthType, ProviderId};
+    use keyward_protocol::{AuthType, Opcode, ProviderId};
     use keyward_providers::{
-        Families, ImportedKey, KeyHandle, KeyManagement, KeyRef, ProviderError,
+        Execution, Families, ImportedKey, KeyHandle, KeyManagement, KeyRef, ProviderError,
     };
 
     use crate::authenticators::VerifiedIdentity;
@@ -329,6 +329,12 @@ mod tests {
         }
         fn can_do(&self, _: CheckType, _: &KeyAttributes) -> bool {
             false
+        }
+        fn execution(&self, _: Opcode, _: Option<&KeyAttributes>) -> Execution {
+            Execution::Blocking
+        }
+        fn max_blocking_in_flight(&self) -> usize {
+            1
         }
     }
 

@@ -1,6 +1,7 @@
 //! What the software provider supports, as data: key types, sizes and the permitted algorithms
-//! it can honour. CanDoCrypto answers from this table, and key creation refuses what it lists
-//! as unsupported, so a key that was created can also be used.
+//! it can honour, and the hashes. CanDoCrypto answers from this table, key creation refuses what
+//! it lists as unsupported (so a key that was created can also be used), and the opcodes the
+//! provider advertises ([`opcodes`], hence ListOpcodes) are derived from it.
 
 use keyward_protocol::ops::CheckType;
 use keyward_protocol::psa::{
@@ -8,11 +9,12 @@ use keyward_protocol::psa::{
     AsymmetricSignature as Sig, Cipher, EccFamily, FullLengthMac, Hash, KeyAgreement,
     KeyAttributes, KeyType, Mac, RawKeyAgreement, SignHash,
 };
+use keyward_protocol::Opcode;
 
 use keyward_providers::policy::{
     full_mac_length, normalize_aead, normalize_mac, validate_attributes,
 };
-use keyward_providers::ProviderError;
+use keyward_providers::{key_opcodes, ProviderError};
 
 /// Key sizes a table row accepts.
 #[derive(Debug, Clone, Copy)]
@@ -223,6 +225,56 @@ pub(crate) const CAPABILITIES: &[Capability] = &[
         algorithms: &[],
     },
 ];
+
+/// The hashes the provider computes (`digest_algorithm` accepts exactly these).
+pub(crate) const HASHES: &[Hash] = &[
+    Hash::Sha224,
+    Hash::Sha256,
+    Hash::Sha384,
+    Hash::Sha512,
+    Hash::Sha512_256,
+    Hash::Sha3_256,
+    Hash::Sha3_384,
+    Hash::Sha3_512,
+];
+
+/// The opcodes the tables above make usable, sorted by wire value: the key operations of every
+/// supported key type and algorithm, key management, hashing, random bytes and CanDoCrypto.
+pub(crate) fn opcodes() -> Vec<Opcode> {
+    opcodes_of(CAPABILITIES, HASHES)
+}
+
+fn opcodes_of(capabilities: &[Capability], hashes: &[Hash]) -> Vec<Opcode> {
+    use Opcode as O;
+    let mut opcodes: Vec<Opcode> = capabilities
+        .iter()
+        .flat_map(|c| {
+            c.algorithms
+                .iter()
+                .flat_map(move |alg| key_opcodes(c.key_type, *alg).iter().copied())
+        })
+        .collect();
+    if !capabilities.is_empty() {
+        opcodes.extend([O::PsaImportKey, O::PsaExportKey, O::PsaDestroyKey]);
+    }
+    if capabilities.iter().any(|c| c.generate) {
+        opcodes.push(O::PsaGenerateKey);
+    }
+    if capabilities
+        .iter()
+        .any(|c| c.key_type.is_key_pair() || c.key_type.is_public_key())
+    {
+        opcodes.push(O::PsaExportPublicKey);
+    }
+    if !hashes.is_empty() {
+        opcodes.extend([O::PsaHashCompute, O::PsaHashCompare]);
+    }
+    // aws-lc's DRBG is always there.
+    opcodes.extend([O::PsaGenerateRandom, O::CanDoCrypto]);
+    opcodes.sort_unstable();
+    opcodes.dedup();
+    opcodes
+}
 
 /// Shortest truncated MAC the provider produces or accepts, in bytes.
 pub(crate) const MIN_TRUNCATED_MAC: u32 = 4;
@@ -446,5 +498,95 @@ mod tests {
             check_key(CheckType::Generate, &attrs(SECP_R1_PUBLIC, 256, ecdsa)),
             Err(ProviderError::InvalidArgument(_))
         ));
+    }
+
+    #[test]
+    fn hashes_table_matches_the_digests() {
+        use Hash::*;
+        for hash in [
+            Md2, Md4, Md5, Ripemd160, Sha1, Sha224, Sha256, Sha384, Sha512, Sha512_224, Sha512_256,
+            Sha3_224, Sha3_256, Sha3_384, Sha3_512,
+        ] {
+            assert_eq!(
+                crate::digest_algorithm(hash).is_ok(),
+                HASHES.contains(&hash),
+                "{hash:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn opcodes_follow_the_table() {
+        use Opcode as O;
+        const ECDSA_ANY_HASH: &[Algorithm] = &[sig(Sig::Ecdsa {
+            hash_alg: SignHash::Any,
+        })];
+        let verify_only = [Capability {
+            key_type: SECP_R1_PUBLIC,
+            bits: Bits::OneOf(&[256]),
+            generate: false,
+            algorithms: ECDSA_ANY_HASH,
+        }];
+        let hash_only = [Capability {
+            key_type: KeyType::RawData,
+            bits: Bits::OneOf(&[128]),
+            generate: false,
+            algorithms: &[],
+        }];
+        /// Name, capability table, hashes, expected opcodes.
+        type Case<'a> = (&'a str, &'a [Capability], &'a [Hash], Vec<Opcode>);
+        let cases: Vec<Case<'_>> = vec![
+            (
+                "nothing but random",
+                &[],
+                &[],
+                vec![O::PsaGenerateRandom, O::CanDoCrypto],
+            ),
+            (
+                "an imported ECDSA public key verifies but cannot sign or be generated",
+                &verify_only,
+                &[],
+                vec![
+                    O::PsaVerifyHash,
+                    O::PsaVerifyMessage,
+                    O::PsaImportKey,
+                    O::PsaExportKey,
+                    O::PsaDestroyKey,
+                    O::PsaExportPublicKey,
+                    O::PsaGenerateRandom,
+                    O::CanDoCrypto,
+                ],
+            ),
+            (
+                "raw data and a hash",
+                &hash_only,
+                &[Hash::Sha256],
+                vec![
+                    O::PsaImportKey,
+                    O::PsaExportKey,
+                    O::PsaDestroyKey,
+                    O::PsaHashCompute,
+                    O::PsaHashCompare,
+                    O::PsaGenerateRandom,
+                    O::CanDoCrypto,
+                ],
+            ),
+        ];
+        for (name, capabilities, hashes, mut expected) in cases {
+            expected.sort_unstable();
+            assert_eq!(opcodes_of(capabilities, hashes), expected, "{name}");
+        }
+        // The real table serves every opcode of every family (the software provider is
+        // complete), sorted and without duplicates.
+        let all: Vec<Opcode> = keyward_providers::FAMILY_OPCODES
+            .iter()
+            .flat_map(|(_, ops)| ops.iter().copied())
+            .chain([O::CanDoCrypto])
+            .collect();
+        let real = opcodes();
+        for op in &all {
+            assert!(real.contains(op), "{op:?}");
+        }
+        assert_eq!(real.len(), all.len(), "{real:?}");
     }
 }

@@ -1,5 +1,7 @@
 //! Keyward's software provider: every operation family implemented with aws-lc-rs, keys stored as
-//! handles sealed under a master key (`sealed.rs`), parsed keys kept in a bounded cache.
+//! handles sealed under a master key (`sealed.rs`), parsed keys kept in a bounded cache. The
+//! opcodes it advertises come from its capability table; how each operation runs (inline, or
+//! blocking for RSA/DH private keys, at most one per CPU at a time) is in `execution.rs`.
 //!
 //! Supported (`capabilities.rs` has the exact table): SECP-R1 P-256/P-384 key pairs and
 //! public keys (ECDSA with SHA-256/384/512 and ECDSA-any, raw ECDH), RSA 2048/3072/4096 key
@@ -23,6 +25,7 @@ mod asym_sign;
 mod cache;
 pub(crate) mod capabilities;
 mod cipher;
+mod execution;
 mod hash;
 mod key_agreement;
 mod key_management;
@@ -39,14 +42,14 @@ use std::sync::Arc;
 use aws_lc_rs::{agreement, digest, signature};
 use keyward_protocol::ops::{CheckType, ProviderInfo, Secret};
 use keyward_protocol::psa::{EccFamily, Hash, KeyAttributes, KeyType};
-use keyward_protocol::ProviderId;
+use keyward_protocol::{Opcode, ProviderId};
 
 pub use cache::CacheStats;
 pub use master_key::{MasterKey, MasterKeyError};
 pub use random::MAX_RANDOM_LEN;
 
 use cache::{KeyCache, Parsed, Purpose};
-use keyward_providers::{Families, KeyRef, Provider, ProviderError};
+use keyward_providers::{Execution, Families, KeyRef, Provider, ProviderError};
 use sealed::Sealer;
 
 /// Our own UUID for the software provider in ListProviders. It answers on Parsec's provider
@@ -74,6 +77,7 @@ pub struct SoftwareProvider {
     sealer: Sealer,
     cache: KeyCache,
     handle_opens: AtomicU64,
+    max_blocking_in_flight: usize,
 }
 
 impl std::fmt::Debug for SoftwareProvider {
@@ -94,6 +98,8 @@ impl SoftwareProvider {
             sealer: Sealer::new(master_key)?,
             cache: KeyCache::new(config.cache_capacity),
             handle_opens: AtomicU64::new(0),
+            // Read once: it may consult cgroup files.
+            max_blocking_in_flight: execution::default_max_blocking_in_flight(),
         })
     }
 
@@ -185,8 +191,20 @@ impl Provider for SoftwareProvider {
         }
     }
 
+    fn opcodes(&self) -> Vec<Opcode> {
+        capabilities::opcodes()
+    }
+
     fn can_do(&self, check: CheckType, attributes: &KeyAttributes) -> bool {
         capabilities::can_do(check, attributes)
+    }
+
+    fn execution(&self, opcode: Opcode, key: Option<&KeyAttributes>) -> Execution {
+        execution::execution(opcode, key)
+    }
+
+    fn max_blocking_in_flight(&self) -> usize {
+        self.max_blocking_in_flight
     }
 }
 
@@ -286,7 +304,8 @@ pub(crate) fn digest_algorithm(hash: Hash) -> Result<&'static digest::Algorithm,
     })
 }
 
-/// Maps an aws-lc-rs failure that should not happen to a generic error with context.
+/// Maps an aws-lc-rs failure that should not happen to a generic error with context, keeping
+/// aws-lc-rs's error as the source.
 fn internal(context: &'static str) -> impl FnOnce(aws_lc_rs::error::Unspecified) -> ProviderError {
-    move |_| ProviderError::generic(context)
+    move |err| ProviderError::generic_from(context, err)
 }

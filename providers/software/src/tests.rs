@@ -1234,7 +1234,9 @@ fn provider_identity_families_and_can_do() {
     assert_eq!(p.id(), keyward_protocol::ProviderId::Software);
     let info = p.info();
     assert_eq!((info.id, info.uuid.as_str()), (1, SOFTWARE_PROVIDER_UUID));
-    let opcodes = p.families().opcodes();
+    let opcodes = p.opcodes();
+    // The software provider serves every opcode of its families natively.
+    assert_eq!(opcodes, p.families().opcodes());
     for op in [
         Opcode::PsaGenerateKey,
         Opcode::PsaDestroyKey,
@@ -1265,4 +1267,23 @@ fn provider_identity_families_and_can_do() {
     assert!(!p.can_do(CheckType::Generate, &attrs(P_PAIR, 521, ecdsa256)));
     assert!(!p.can_do(CheckType::Use, &attrs(KeyType::Aes, 128, ecdsa256)));
     assert!(!p.can_do(CheckType::Derive, &attrs(P_PAIR, 256, ecdsa256)));
+}
+
+#[test]
+fn provider_declares_how_it_runs() {
+    let p = provider();
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    assert_eq!(p.max_blocking_in_flight(), cpus);
+    let ecdsa256 = Algorithm::AsymmetricSignature(ecdsa(Hash::Sha256));
+    assert_eq!(
+        p.execution(Opcode::PsaSignHash, Some(&attrs(P_PAIR, 256, ecdsa256))),
+        keyward_providers::Execution::Inline
+    );
+    assert_eq!(
+        p.execution(
+            Opcode::PsaSignHash,
+            Some(&attrs(KeyType::RsaKeyPair, 2048, rsa_any()))
+        ),
+        keyward_providers::Execution::Blocking
+    );
 }
