@@ -18,9 +18,18 @@ pub const PARSEC_ENDPOINT_ENV: &str = "PARSEC_SERVICE_ENDPOINT";
 /// The per-user fallback socket: `$XDG_RUNTIME_DIR/keyward/keyward.sock`, or
 /// `/tmp/keyward-<uid>/keyward.sock` when no runtime directory is set.
 pub fn user_socket_path(xdg_runtime_dir: Option<&str>, uid: u32) -> PathBuf {
+    user_socket_path_named(xdg_runtime_dir, uid, SOCKET_FILE_NAME)
+}
+
+/// keywardd's socket file name, in the system and per-user directories alike.
+pub const SOCKET_FILE_NAME: &str = "keyward.sock";
+
+/// The per-user fallback path of a socket called `file_name` (each Keyward daemon has its own
+/// name in the same directory).
+pub fn user_socket_path_named(xdg_runtime_dir: Option<&str>, uid: u32, file_name: &str) -> PathBuf {
     match xdg_runtime_dir.filter(|dir| !dir.is_empty()) {
-        Some(dir) => PathBuf::from(dir).join("keyward").join("keyward.sock"),
-        None => PathBuf::from(format!("/tmp/keyward-{uid}")).join("keyward.sock"),
+        Some(dir) => PathBuf::from(dir).join("keyward").join(file_name),
+        None => PathBuf::from(format!("/tmp/keyward-{uid}")).join(file_name),
     }
 }
 
