@@ -13,6 +13,8 @@ use keyward_protocol::codec::encode_operation;
 use keyward_protocol::frame::{encode_frame, read_response};
 use keyward_protocol::header::{WireHeader, FLAG_KEYWARD_EXTENSIONS};
 use keyward_protocol::{AuthType, Opcode, Operation, ProviderId, RawResponse, ResponseStatus};
+pub use keyward_server::config::{AuthenticatorConfig, Limits, LogLevel};
+pub use keywardd::config::{Config, KeysSection, ProviderConfig};
 
 /// The workspace's target directory, where `cargo build --bins` put the daemons.
 pub fn target_dir() -> PathBuf {
@@ -41,10 +43,16 @@ pub fn binary(name: &str) -> PathBuf {
 /// Options that change the daemon's configuration from the defaults.
 #[derive(Debug, Clone, Default)]
 pub struct DaemonOptions {
+    /// Also enable direct authentication (after peer credentials).
     pub direct: bool,
+    /// Admin entries (`"<authenticator>:<identity>"`).
     pub admins: Vec<String>,
-    /// Extra `key = value` lines for the `[limits]` section (replacing the defaults named).
-    pub limits: Vec<(String, String)>,
+    /// Listener limits; `None` keeps the defaults.
+    pub limits: Option<Limits>,
+    /// Key limits; `None` keeps the defaults.
+    pub keys: Option<KeysSection>,
+    /// The providers, in priority order; empty keeps the default (software only).
+    pub providers: Vec<ProviderConfig>,
 }
 
 /// A running keywardd.
@@ -58,37 +66,37 @@ pub struct Daemon {
     pub log_path: PathBuf,
 }
 
-/// The default configuration with test paths and options applied.
-pub fn config_text(socket: &Path, state_dir: &Path, options: &DaemonOptions) -> String {
-    let defaults =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../config.toml"))
-            .expect("config.toml at the repository root");
-    let mut text = defaults
-        .replace(
-            "socket_path = \"/run/keyward/keyward.sock\"",
-            &format!("socket_path = {:?}", socket.display().to_string()),
-        )
-        .replace(
-            "state_dir = \"/var/lib/keyward\"",
-            &format!("state_dir = {:?}", state_dir.display().to_string()),
-        )
-        .replace(
-            "fallback_to_user_dirs = true",
-            "fallback_to_user_dirs = false",
-        )
-        .replace("log_level = \"info\"", "log_level = \"debug\"")
-        .replace("shutdown_grace_secs = 10", "shutdown_grace_secs = 5");
+/// The default configuration (typed, from the `keywardd` crate) with test paths and options
+/// applied.
+pub fn test_config(socket: &Path, state_dir: &Path, options: &DaemonOptions) -> Config {
+    let mut config = Config::default();
+    config.service.socket_path = socket.to_owned();
+    config.service.state_dir = state_dir.to_owned();
+    config.service.fallback_to_user_dirs = false;
+    config.service.log_level = LogLevel::Debug;
+    config.service.shutdown_grace_secs = 5;
     if options.direct {
-        text = text.replace("direct = false", "direct = true");
+        config.authenticators.push(AuthenticatorConfig::Direct {});
     }
-    let admins: Vec<String> = options.admins.iter().map(|a| format!("{a:?}")).collect();
-    text = text.replace("admins = []", &format!("admins = [{}]", admins.join(", ")));
-    for (key, value) in &options.limits {
-        let start = text.find(&format!("\n{key} = ")).expect("known limit") + 1;
-        let end = start + text[start..].find('\n').expect("line end");
-        text.replace_range(start..end, &format!("{key} = {value}"));
+    config.access.admins = options.admins.clone();
+    if let Some(limits) = &options.limits {
+        config.limits = limits.clone();
     }
-    text
+    if let Some(keys) = &options.keys {
+        config.keys = keys.clone();
+    }
+    if !options.providers.is_empty() {
+        config.providers = options.providers.clone();
+    }
+    config
+        .check()
+        .unwrap_or_else(|problem| panic!("the test's configuration is invalid: {problem}"));
+    config
+}
+
+/// [`test_config`] as the TOML file keywardd reads.
+pub fn config_text(socket: &Path, state_dir: &Path, options: &DaemonOptions) -> String {
+    test_config(socket, state_dir, options).to_toml()
 }
 
 impl Daemon {

@@ -13,7 +13,7 @@ use keyward_client::protocol::frame::read_response;
 use keyward_client::protocol::{Opcode, ProviderId};
 use keyward_e2e_tests::{
     binary, config_text, ping_frame, raise_fd_limit, raw_exchange, raw_ping, read_to_close,
-    request_header, Daemon, DaemonOptions,
+    request_header, Daemon, DaemonOptions, Limits,
 };
 
 /// A ping on an existing connection (connection reuse); panics unless answered.
@@ -52,7 +52,14 @@ fn stalled_client(daemon: &Daemon) -> UnixStream {
 fn new_clients_are_served_quickly_beside_1000_idle_connections_and_a_stalled_one() {
     const IDLE: usize = 1000;
     raise_fd_limit(IDLE as u64 + 200);
-    let daemon = Daemon::start();
+    // One UID opens them all: lift the per-user share above them (the fairness tests cover it).
+    let daemon = Daemon::start_with(DaemonOptions {
+        limits: Some(Limits {
+            max_connections_per_uid: 2 * IDLE,
+            ..Limits::default()
+        }),
+        ..DaemonOptions::default()
+    });
     let client = daemon.client();
     client.create_signing_key("busy-day").unwrap();
 
@@ -99,7 +106,10 @@ fn new_clients_are_served_quickly_beside_1000_idle_connections_and_a_stalled_one
 #[test]
 fn idle_connections_are_closed_after_the_idle_timeout() {
     let daemon = Daemon::start_with(DaemonOptions {
-        limits: vec![("idle_timeout_ms".into(), "300".into())],
+        limits: Some(Limits {
+            idle_timeout_ms: 300,
+            ..Limits::default()
+        }),
         ..DaemonOptions::default()
     });
     let mut quiet = connect(&daemon);
@@ -144,7 +154,11 @@ fn served_connection(daemon: &Daemon) -> UnixStream {
 #[test]
 fn connections_past_the_cap_are_closed_until_slots_free_up() {
     let daemon = Daemon::start_with(DaemonOptions {
-        limits: vec![("max_connections".into(), "8".into())],
+        limits: Some(Limits {
+            max_connections: 8,
+            max_connections_per_uid: 8,
+            ..Limits::default()
+        }),
         ..DaemonOptions::default()
     });
     let mut held: Vec<UnixStream> = (0..8).map(|_| served_connection(&daemon)).collect();

@@ -9,7 +9,7 @@ use std::process::Command;
 use keyward_client::protocol::psa::{AsymmetricSignature, Hash, SignHash};
 use keyward_client::protocol::ResponseStatus;
 use keyward_client::Authentication;
-use keyward_e2e_tests::{assert_status, binary, run_ok, Daemon, DaemonOptions};
+use keyward_e2e_tests::{assert_status, binary, run_ok, Daemon, DaemonOptions, KeysSection};
 use sha2::Digest;
 
 fn ecdsa256() -> AsymmetricSignature {
@@ -194,10 +194,10 @@ fn a_second_unix_user_gets_its_own_namespace() {
 fn per_identity_limits_apply_to_each_identity_separately() {
     let daemon = Daemon::start_with(DaemonOptions {
         direct: true,
-        limits: vec![
-            ("max_keys_per_identity".into(), "3".into()),
-            ("max_key_name_len".into(), "16".into()),
-        ],
+        keys: Some(KeysSection {
+            max_keys_per_identity: 3,
+            max_key_name_len: 16,
+        }),
         ..DaemonOptions::default()
     });
     let alice = daemon.client_with(Authentication::Direct("alice".into()));

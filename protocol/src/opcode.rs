@@ -49,8 +49,9 @@ pub enum Cost {
     /// Uses a stored key or the provider: the provider's declared execution for that key and
     /// operation decides (inline for microsecond software operations, its bounded queue else).
     Provider,
-    /// Creates a key: provider work plus a synchronous commit; always on the provider's queue.
-    Create,
+    /// Creates or destroys a key: provider work plus a synchronous commit; always on the
+    /// provider's queue.
+    Lifecycle,
 }
 
 macro_rules! opcodes {
@@ -76,28 +77,28 @@ macro_rules! opcodes {
 
             /// True for opcodes a stock Parsec client knows (its interface crate's enum).
             /// Everything else may only reach extension-aware clients.
-            pub fn is_parsec_standard(self) -> bool {
+            pub const fn is_parsec_standard(self) -> bool {
                 match self {
                     $( Opcode::$name => opcodes!(@std $std), )*
                 }
             }
 
             /// Which provider serves the operation.
-            pub fn kind(self) -> Kind {
+            pub const fn kind(self) -> Kind {
                 match self {
                     $( Opcode::$name => Kind::$kind, )*
                 }
             }
 
             /// Who may call it.
-            pub fn access(self) -> Access {
+            pub const fn access(self) -> Access {
                 match self {
                     $( Opcode::$name => Access::$access, )*
                 }
             }
 
             /// How expensive it is to serve.
-            pub fn cost(self) -> Cost {
+            pub const fn cost(self) -> Cost {
                 match self {
                     $( Opcode::$name => Cost::$cost, )*
                 }
@@ -110,11 +111,11 @@ macro_rules! opcodes {
 
 opcodes! {
     Ping = 0x0001, standard, Core, Public, Inline;
-    PsaGenerateKey = 0x0002, standard, Crypto, Authenticated, Create;
-    PsaDestroyKey = 0x0003, standard, Crypto, Authenticated, Store;
+    PsaGenerateKey = 0x0002, standard, Crypto, Authenticated, Lifecycle;
+    PsaDestroyKey = 0x0003, standard, Crypto, Authenticated, Lifecycle;
     PsaSignHash = 0x0004, standard, Crypto, Authenticated, Provider;
     PsaVerifyHash = 0x0005, standard, Crypto, Authenticated, Provider;
-    PsaImportKey = 0x0006, standard, Crypto, Authenticated, Create;
+    PsaImportKey = 0x0006, standard, Crypto, Authenticated, Lifecycle;
     PsaExportPublicKey = 0x0007, standard, Crypto, Authenticated, Provider;
     ListProviders = 0x0008, standard, Core, Public, Inline;
     ListOpcodes = 0x0009, standard, Core, Public, Inline;
@@ -156,13 +157,13 @@ opcodes! {
 
 impl Opcode {
     /// Operations served by the core provider (provider 0), as in Parsec.
-    pub fn is_core(self) -> bool {
-        self.kind() == Kind::Core
+    pub const fn is_core(self) -> bool {
+        matches!(self.kind(), Kind::Core)
     }
 
     /// Operations only configured admins may call.
-    pub fn is_admin(self) -> bool {
-        self.access() == Access::Admin
+    pub const fn is_admin(self) -> bool {
+        matches!(self.access(), Access::Admin)
     }
 }
 
@@ -212,7 +213,11 @@ mod tests {
         ];
         for op in ALL_OPCODES.iter().filter(|op| op.is_parsec_standard()) {
             assert_eq!(op.is_core(), parsec_core.contains(op), "{op:?}");
-            assert_eq!(op.is_admin(), matches!(op, ListClients | DeleteClient), "{op:?}");
+            assert_eq!(
+                op.is_admin(),
+                matches!(op, ListClients | DeleteClient),
+                "{op:?}"
+            );
         }
         // Core operations never need a crypto provider, and every crypto operation needs an
         // authenticated caller.
@@ -222,7 +227,13 @@ mod tests {
             }
         }
         // Keyward's identity operations are all core and all extensions.
-        for op in [ShareTrustBundle, AddClient, ProveClient, RemoveClient, FetchToken] {
+        for op in [
+            ShareTrustBundle,
+            AddClient,
+            ProveClient,
+            RemoveClient,
+            FetchToken,
+        ] {
             assert!(op.is_core() && !op.is_parsec_standard(), "{op:?}");
         }
     }

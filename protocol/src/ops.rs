@@ -282,9 +282,8 @@ impl Operation {
             Operation::GenerateRandom { size } => {
                 usize::try_from(*size).map_or(max_response_len, |size| size.saturating_add(16))
             }
-            Operation::AeadEncrypt { plaintext, .. } | Operation::CipherEncrypt { plaintext, .. } => {
-                plaintext.len() + 64
-            }
+            Operation::AeadEncrypt { plaintext, .. }
+            | Operation::CipherEncrypt { plaintext, .. } => plaintext.len() + 64,
             Operation::AeadDecrypt { ciphertext, .. }
             | Operation::CipherDecrypt { ciphertext, .. } => ciphertext.len() + 64,
             Operation::HashCompute { .. } => 128,

@@ -88,6 +88,8 @@ statuses! {
     NotTrustedSharer = 0x4B03, "the caller is not allowed to perform this trust operation";
     /// Keyward: a configured count limit (keys, clients, connections) was reached.
     LimitExceeded = 0x4B04, "a configured limit was reached";
+    /// Keyward: the work queue for this request is full or did not start it in time.
+    Busy = 0x4B05, "the service is busy; retry later";
 }
 
 impl ResponseStatus {
@@ -103,6 +105,7 @@ impl ResponseStatus {
             ResponseStatus::TrustVerificationFailed => ResponseStatus::AuthenticationError,
             ResponseStatus::NotTrustedSharer => ResponseStatus::PsaErrorNotPermitted,
             ResponseStatus::LimitExceeded => ResponseStatus::PsaErrorInsufficientStorage,
+            ResponseStatus::Busy => ResponseStatus::PsaErrorInsufficientMemory,
             standard => standard,
         }
     }

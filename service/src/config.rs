@@ -1,83 +1,123 @@
-//! Service configuration: a TOML file whose documented defaults (`config.toml` at the repository
-//! root) are embedded in the binary. Unknown keys are rejected with their name.
+//! keywardd's configuration: a TOML file whose documented defaults (`config.toml` at the
+//! repository root) are embedded in the binary.
+//!
+//! Every key has a default, so a file holding only the keys to change (e.g. `socket_path` and
+//! `state_dir`) is complete; the defaults in code and in `config.toml` are checked to be the
+//! same. Unknown keys and unknown enumerated values are errors naming the key.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use serde::Deserialize;
+use keyward_protocol::paths::{SYSTEM_SOCKET_PATH, SYSTEM_STATE_DIR};
+use keyward_server::config::{
+    default_authenticators, AuthenticatorConfig, FileMode, Limits, LogFormat, LogLevel,
+};
+use serde::{Deserialize, Serialize};
 
 /// The documented default configuration, embedded at build time.
 pub const DEFAULT_CONFIG: &str = include_str!("../../config.toml");
 
 /// The whole configuration file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub service: ServiceSection,
+    pub access: AccessSection,
     pub limits: Limits,
-    pub authenticators: AuthenticatorsSection,
+    pub keys: KeysSection,
+    #[serde(rename = "authenticator")]
+    pub authenticators: Vec<AuthenticatorConfig>,
     #[serde(rename = "provider")]
     pub providers: Vec<ProviderConfig>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            service: ServiceSection::default(),
+            access: AccessSection::default(),
+            limits: Limits::default(),
+            keys: KeysSection::default(),
+            authenticators: default_authenticators(),
+            providers: vec![ProviderConfig::default()],
+        }
+    }
+}
+
+/// `[service]`: where keywardd lives and how it logs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ServiceSection {
     pub socket_path: PathBuf,
     pub state_dir: PathBuf,
     pub fallback_to_user_dirs: bool,
-    pub socket_mode: String,
-    pub log_level: String,
+    pub socket_mode: FileMode,
+    pub log_level: LogLevel,
     pub log_format: LogFormat,
     pub shutdown_grace_secs: u64,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    Text,
-    Json,
+impl Default for ServiceSection {
+    fn default() -> Self {
+        ServiceSection {
+            socket_path: PathBuf::from(SYSTEM_SOCKET_PATH),
+            state_dir: PathBuf::from(SYSTEM_STATE_DIR),
+            fallback_to_user_dirs: true,
+            socket_mode: FileMode(0o666),
+            log_level: LogLevel::Info,
+            log_format: LogFormat::Text,
+            shutdown_grace_secs: 10,
+        }
+    }
 }
 
-/// Size, count and time limits.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    pub max_body_len: u32,
-    pub max_auth_len: u16,
-    pub max_response_len: u32,
-    pub max_connections: usize,
-    pub idle_timeout_ms: u64,
-    pub read_timeout_ms: u64,
+/// `[access]`: who may do more than use their own keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessSection {
+    /// `"<authenticator>:<identity>"` entries allowed to call ListClients and DeleteClient.
+    pub admins: Vec<String>,
+}
+
+/// `[keys]`: limits on what identities store.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysSection {
     pub max_keys_per_identity: u64,
     pub max_key_name_len: usize,
 }
 
-impl Limits {
-    pub fn idle_timeout(&self) -> Duration {
-        Duration::from_millis(self.idle_timeout_ms)
+impl Default for KeysSection {
+    fn default() -> Self {
+        KeysSection {
+            max_keys_per_identity: 100_000,
+            max_key_name_len: 256,
+        }
     }
-    pub fn read_timeout(&self) -> Duration {
-        Duration::from_millis(self.read_timeout_ms)
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthenticatorsSection {
-    pub unix_peer_credentials: bool,
-    pub direct: bool,
-    pub admins: Vec<String>,
 }
 
 /// One `[[provider]]` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ProviderConfig {
     Software {
+        #[serde(default)]
         master_key_path: PathBuf,
+        #[serde(default = "default_key_cache_entries")]
         key_cache_entries: usize,
     },
+}
+
+fn default_key_cache_entries() -> usize {
+    1024
+}
+
+impl Default for ProviderConfig {
+    fn default() -> Self {
+        ProviderConfig::Software {
+            master_key_path: PathBuf::new(),
+            key_cache_entries: default_key_cache_entries(),
+        }
+    }
 }
 
 /// Why the configuration could not be loaded.
@@ -93,8 +133,8 @@ pub enum ConfigError {
         origin: String,
         source: toml::de::Error,
     },
-    #[error("invalid configuration: {0}")]
-    Invalid(String),
+    #[error("invalid configuration {origin}: {problem}")]
+    Invalid { origin: String, problem: String },
 }
 
 impl Config {
@@ -118,48 +158,33 @@ impl Config {
             origin: origin.to_owned(),
             source,
         })?;
-        config.check()?;
+        config.check().map_err(|problem| ConfigError::Invalid {
+            origin: origin.to_owned(),
+            problem,
+        })?;
         Ok(config)
     }
 
-    fn check(&self) -> Result<(), ConfigError> {
-        if self.providers.is_empty() {
-            return Err(ConfigError::Invalid(
-                "at least one [[provider]] is required".into(),
-            ));
-        }
-        if !self.authenticators.unix_peer_credentials && !self.authenticators.direct {
-            return Err(ConfigError::Invalid(
-                "no authenticator enabled: enable unix_peer_credentials or direct".into(),
-            ));
-        }
-        self.socket_mode()?;
-        for admin in &self.authenticators.admins {
-            crate::authenticators::parse_admin(admin).map_err(ConfigError::Invalid)?;
-        }
-        let limits = &self.limits;
-        if limits.max_connections == 0 || limits.read_timeout_ms == 0 || limits.idle_timeout_ms == 0
-        {
-            return Err(ConfigError::Invalid(
-                "limits.max_connections, read_timeout_ms and idle_timeout_ms must be above 0"
-                    .into(),
-            ));
-        }
-        Ok(())
+    /// The configuration as TOML (tests write typed configurations this way).
+    pub fn to_toml(&self) -> String {
+        // Serialising plain data structures cannot fail.
+        toml::to_string(self).unwrap_or_default()
     }
 
-    /// The socket file mode as a number.
-    pub fn socket_mode(&self) -> Result<u32, ConfigError> {
-        let text = self.service.socket_mode.trim_start_matches("0o");
-        u32::from_str_radix(text, 8)
-            .ok()
-            .filter(|mode| *mode <= 0o777)
-            .ok_or_else(|| {
-                ConfigError::Invalid(format!(
-                    "service.socket_mode {:?} is not an octal file mode",
-                    self.service.socket_mode
-                ))
-            })
+    /// Relations between values that the types alone do not guarantee.
+    pub fn check(&self) -> Result<(), String> {
+        if self.providers.is_empty() {
+            return Err("at least one [[provider]] is required".into());
+        }
+        self.limits.check().map_err(|err| err.to_string())?;
+        let authenticators = keyward_server::Authenticators::from_config(&self.authenticators)
+            .map_err(|err| err.to_string())?;
+        keyward_server::AccessPolicy::new(&self.access.admins, &authenticators, Vec::new())
+            .map_err(|err| format!("access.admins: {err}"))?;
+        if self.keys.max_key_name_len == 0 {
+            return Err("keys.max_key_name_len must be above 0".into());
+        }
+        Ok(())
     }
 }
 
@@ -168,41 +193,74 @@ mod tests {
     use super::*;
 
     #[test]
-    fn embedded_defaults_parse() {
-        let config = Config::embedded().expect("defaults parse");
+    fn the_documented_defaults_are_the_defaults_in_code() {
+        assert_eq!(
+            Config::embedded().expect("defaults parse"),
+            Config::default()
+        );
+        let config = Config::default();
         assert_eq!(
             config.service.socket_path,
-            PathBuf::from("/run/keyward/keyward.sock")
+            PathBuf::from(SYSTEM_SOCKET_PATH)
         );
-        assert!(config.authenticators.unix_peer_credentials);
-        assert!(!config.authenticators.direct);
+        assert_eq!(config.service.socket_mode, FileMode(0o666));
+        assert_eq!(
+            config.authenticators,
+            [AuthenticatorConfig::UnixPeerCredentials {}]
+        );
         assert_eq!(config.limits.max_body_len, 1 << 20);
-        assert_eq!(config.socket_mode().expect("mode"), 0o666);
     }
 
     #[test]
-    fn unknown_keys_are_named() {
-        let text = DEFAULT_CONFIG.replace("[limits]", "[limits]\nmax_bodylen = 3");
-        let err = Config::parse(&text, "test").expect_err("unknown key");
-        assert!(err.to_string().contains("max_bodylen"), "{err}");
-
-        let text = format!("{DEFAULT_CONFIG}\n[surprise]\nx = 1\n");
-        let err = Config::parse(&text, "test").expect_err("unknown section");
-        assert!(err.to_string().contains("surprise"), "{err}");
-    }
-
-    #[test]
-    fn bad_values_are_refused() {
-        let text = DEFAULT_CONFIG.replace("socket_mode = \"0666\"", "socket_mode = \"rw\"");
-        assert!(Config::parse(&text, "t").is_err());
-        let text = DEFAULT_CONFIG.replace(
-            "unix_peer_credentials = true",
-            "unix_peer_credentials = false",
+    fn a_file_with_only_two_paths_is_complete() {
+        let config = Config::parse(
+            "[service]\nsocket_path = \"/tmp/k/keyward.sock\"\nstate_dir = \"/tmp/k/state\"\n",
+            "test",
+        )
+        .expect("two keys suffice");
+        assert_eq!(config.service.state_dir, PathBuf::from("/tmp/k/state"));
+        assert_eq!(config.limits, Limits::default());
+        assert_eq!(config.providers, [ProviderConfig::default()]);
+        assert_eq!(
+            Config::parse("", "empty").expect("empty"),
+            Config::default()
         );
-        assert!(Config::parse(&text, "t").is_err());
-        let text = DEFAULT_CONFIG.replace("admins = []", "admins = [\"nobody\"]");
-        assert!(Config::parse(&text, "t").is_err());
-        let text = DEFAULT_CONFIG.replace("type = \"software\"", "type = \"quantum\"");
-        assert!(Config::parse(&text, "t").is_err());
+    }
+
+    #[test]
+    fn typed_configurations_round_trip_through_toml() {
+        let mut config = Config {
+            authenticators: vec![
+                AuthenticatorConfig::Direct {},
+                AuthenticatorConfig::UnixPeerCredentials {},
+            ],
+            ..Config::default()
+        };
+        config.access.admins = vec!["direct:admin".into()];
+        config.limits.max_connections = 10;
+        config.limits.max_connections_per_uid = 5;
+        let text = config.to_toml();
+        assert_eq!(Config::parse(&text, "round trip").expect("parses"), config);
+    }
+
+    #[test]
+    fn unknown_keys_and_values_are_named() {
+        let cases = [
+            ("[limits]\nmax_bodylen = 3\n", "max_bodylen"),
+            ("[surprise]\nx = 1\n", "surprise"),
+            ("[service]\nlog_level = \"verbose\"\n", "verbose"),
+            ("[service]\nlog_level = \"verbose\"\n", "trace"),
+            ("[service]\nlog_format = \"xml\"\n", "json"),
+            ("[service]\nsocket_mode = \"rw\"\n", "octal"),
+            ("[[provider]]\ntype = \"quantum\"\n", "quantum"),
+            ("[[authenticator]]\ntype = \"kerberos\"\n", "kerberos"),
+            ("[access]\nadmins = [\"nobody\"]\n", "nobody"),
+            ("[access]\nadmins = [\"direct:alice\"]\n", "not configured"),
+            ("[limits]\nmax_connections = 0\n", "max_connections"),
+        ];
+        for (text, needle) in cases {
+            let err = Config::parse(text, "test").expect_err(text);
+            assert!(err.to_string().contains(needle), "{text}: {err}");
+        }
     }
 }

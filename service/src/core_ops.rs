@@ -2,21 +2,19 @@
 //! caller's keys, and admin operations on clients.
 
 use keyward_protocol::header::{VERSION_MAJOR, VERSION_MINOR};
-use keyward_protocol::ops::{KeyInfo, Operation, OperationResult, ProviderInfo};
+use keyward_protocol::opcode::{Kind, ALL_OPCODES};
+use keyward_protocol::ops::{reply, request, KeyInfo, ProviderInfo};
 use keyward_protocol::{Opcode, ProviderId};
+use keyward_server::{Admin, Caller, Daemon, Public};
 
-use crate::dispatch::{route, Context, Service};
 use crate::error::ServiceError;
+use crate::service::Service;
 
 /// Our core provider's identity in ListProviders (our own UUID, not Parsec's).
 pub const CORE_PROVIDER_UUID: &str = "0d3b9f4e-6c1a-4b8e-9f2d-5a7c3e1b8d40";
 
-fn unexpected(op: &Operation) -> ServiceError {
-    ServiceError::Internal(format!("handler called with {:?}", op.opcode()))
-}
-
-pub fn ping(_: &Service, _: &Context<'_>, _: Operation) -> Result<OperationResult, ServiceError> {
-    Ok(OperationResult::Ping {
+pub fn ping(_: &Service, _: Public<'_>, _: request::Ping) -> Result<reply::Ping, ServiceError> {
+    Ok(reply::Ping {
         wire_protocol_version_maj: VERSION_MAJOR,
         wire_protocol_version_min: VERSION_MINOR,
     })
@@ -43,39 +41,40 @@ fn core_info() -> ProviderInfo {
 
 pub fn list_providers(
     service: &Service,
-    _: &Context<'_>,
-    _: Operation,
-) -> Result<OperationResult, ServiceError> {
+    _: Public<'_>,
+    _: request::ListProviders,
+) -> Result<reply::ListProviders, ServiceError> {
     // Parsec lists providers in priority order with core last; clients take entry 0.
     let mut providers: Vec<ProviderInfo> = service.providers.iter().map(|p| p.info()).collect();
     providers.push(core_info());
-    Ok(OperationResult::ListProviders { providers })
+    Ok(reply::ListProviders { providers })
 }
 
 pub fn list_opcodes(
     service: &Service,
-    ctx: &Context<'_>,
-    op: Operation,
-) -> Result<OperationResult, ServiceError> {
-    let Operation::ListOpcodes { provider_id } = op else {
-        return Err(unexpected(&op));
-    };
-    let id = ProviderId::from_u8(provider_id).ok_or(ServiceError::InvalidArgument(format!(
-        "no provider {provider_id}"
-    )))?;
+    ctx: Public<'_>,
+    request: request::ListOpcodes,
+) -> Result<reply::ListOpcodes, ServiceError> {
+    let id = ProviderId::from_u8(request.provider_id).ok_or(ServiceError::InvalidArgument(
+        format!("no provider {}", request.provider_id),
+    ))?;
+    let router = service.router();
     let mut opcodes: Vec<Opcode> = match id {
-        ProviderId::Core => keyward_protocol::opcode::ALL_OPCODES
+        ProviderId::Core => ALL_OPCODES
             .iter()
             .copied()
-            .filter(|op| op.is_core() && route(*op).is_some())
+            .filter(|op| op.kind() == Kind::Core && router.serves(*op))
             .collect(),
         id => service
-            .provider(id)
-            .ok_or(ServiceError::ProviderNotRegistered(provider_id))?
-            .families()
-            .opcodes()
-            .into_iter()
-            .filter(|op| route(*op).is_some())
+            .served_opcodes(
+                service
+                    .provider(id)
+                    .ok_or(ServiceError::ProviderNotRegistered(request.provider_id))?
+                    .as_ref(),
+            )
+            .iter()
+            .copied()
+            .filter(|op| router.serves(*op))
             .collect(),
     };
     // Stock clients reject opcodes they do not know, even inside this list.
@@ -84,29 +83,29 @@ pub fn list_opcodes(
     }
     opcodes.sort_unstable();
     opcodes.dedup();
-    Ok(OperationResult::ListOpcodes {
+    Ok(reply::ListOpcodes {
         opcodes: opcodes.into_iter().map(|op| op as u32).collect(),
     })
 }
 
 pub fn list_authenticators(
     service: &Service,
-    _: &Context<'_>,
-    _: Operation,
-) -> Result<OperationResult, ServiceError> {
-    Ok(OperationResult::ListAuthenticators {
+    _: Public<'_>,
+    _: request::ListAuthenticators,
+) -> Result<reply::ListAuthenticators, ServiceError> {
+    Ok(reply::ListAuthenticators {
         authenticators: service.authenticators.infos(),
     })
 }
 
 pub fn list_keys(
     service: &Service,
-    ctx: &Context<'_>,
-    _: Operation,
-) -> Result<OperationResult, ServiceError> {
+    ctx: Caller<'_>,
+    _: request::ListKeys,
+) -> Result<reply::ListKeys, ServiceError> {
     let keys = service
         .store
-        .list(ctx.caller()?)?
+        .list(ctx.identity)?
         .into_iter()
         .map(|(name, record)| KeyInfo {
             provider_id: record.provider as u8,
@@ -114,19 +113,18 @@ pub fn list_keys(
             attributes: record.attributes,
         })
         .collect();
-    Ok(OperationResult::ListKeys { keys })
+    Ok(reply::ListKeys { keys })
 }
 
 /// Clients are listed within the admin's own authenticator namespace, so names are never
 /// ambiguous between authenticators and the list stays Parsec-compatible.
 pub fn list_clients(
     service: &Service,
-    ctx: &Context<'_>,
-    _: Operation,
-) -> Result<OperationResult, ServiceError> {
-    let admin = ctx.caller()?;
-    Ok(OperationResult::ListClients {
-        clients: service.store.clients(admin.authenticator())?,
+    ctx: Admin<'_>,
+    _: request::ListClients,
+) -> Result<reply::ListClients, ServiceError> {
+    Ok(reply::ListClients {
+        clients: service.store.clients(ctx.identity.namespace())?,
     })
 }
 
@@ -134,20 +132,17 @@ pub fn list_clients(
 /// stays usable, then the provider objects.
 pub fn delete_client(
     service: &Service,
-    ctx: &Context<'_>,
-    op: Operation,
-) -> Result<OperationResult, ServiceError> {
-    let Operation::DeleteClient { client } = op else {
-        return Err(unexpected(&op));
-    };
-    let admin = ctx.caller()?;
+    ctx: Admin<'_>,
+    request: request::DeleteClient,
+) -> Result<reply::DeleteClient, ServiceError> {
+    let admin = ctx.identity;
     let removed = service
         .store
-        .remove_client(admin.authenticator(), &client)?;
+        .remove_client(admin.namespace(), &request.client)?;
     let count = removed.len();
     for (name, record) in removed {
         crate::crypto_ops::destroy_provider_object(service, &name, &record);
     }
-    tracing::info!(target: "keyward::audit", admin = %admin, client = %client, keys = count, "client deleted");
-    Ok(OperationResult::DeleteClient)
+    tracing::info!(target: "keyward::audit", admin = %admin, client = %request.client, keys = count, "client deleted");
+    Ok(reply::DeleteClient {})
 }

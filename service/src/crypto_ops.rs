@@ -1,34 +1,33 @@
-//! Crypto-provider operations. Each handler unpacks its operation and hands the work to the
-//! addressed provider's family trait; the key lifecycle (look up in the caller's namespace,
-//! check the policy, create-then-record with roll-back) is written once, here.
+//! Crypto-provider operations. Each handler receives its own request's fields and the provider
+//! the request addressed, and hands the work to that provider's family trait; the key
+//! lifecycle (look up in the caller's namespace, check the policy, create-then-record with
+//! roll-back) is written once, here.
 
-use keyward_protocol::ops::{Operation, OperationResult};
-use keyward_protocol::psa::{KeyAttributes, KeyType};
-use keyward_providers::{
-    policy, ImportedKey, KeyManagement, KeyRef, KeyUse, Provider, ProviderError,
-};
+use keyward_protocol::ops::{reply, request};
+use keyward_protocol::psa::{AsymmetricSignature, Hash, KeyAttributes};
+use keyward_protocol::Opcode;
+use keyward_providers::policy::{self, KeyUse};
+use keyward_providers::{ImportedKey, KeyManagement, KeyRef, Provider, ProviderError};
+use keyward_server::Crypto;
 
-use crate::dispatch::{Context, Service, INLINE_BODY_LIMIT};
 use crate::error::ServiceError;
-use crate::key_store::KeyRecord;
-use crate::server::run_off_async_workers;
+use crate::key_store::{KeyRecord, StoreError};
+use crate::service::Service;
 
-fn unexpected(op: &Operation) -> ServiceError {
-    ServiceError::Internal(format!("handler called with {:?}", op.opcode()))
-}
+type Ctx<'a> = Crypto<'a, dyn Provider>;
 
-fn unsupported(family: &str) -> ServiceError {
-    ServiceError::Provider(ProviderError::NotSupported(format!(
-        "this provider has no {family} operations"
-    )))
+fn family<'a, T: ?Sized>(family: Option<&'a T>, name: &str) -> Result<&'a T, ProviderError> {
+    family.ok_or_else(|| {
+        ProviderError::not_supported(format!("this provider has no {name} operations"))
+    })
 }
 
 /// Refuses names that are empty, too long or contain control characters.
 fn check_key_name(service: &Service, name: &str) -> Result<(), ServiceError> {
-    if name.is_empty() || name.len() > service.limits.max_key_name_len {
+    let max = service.keys.max_key_name_len;
+    if name.is_empty() || name.len() > max {
         return Err(ServiceError::InvalidArgument(format!(
-            "key names must be 1 to {} bytes long",
-            service.limits.max_key_name_len
+            "key names must be 1 to {max} bytes long"
         )));
     }
     if name.chars().any(char::is_control) {
@@ -39,75 +38,75 @@ fn check_key_name(service: &Service, name: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// Runs `f` on a key of the caller after the PSA policy check for `op`.
+/// Runs `f` on a key of the caller, held by the addressed provider, once the PSA policy allows
+/// `key_use` (`None`: no policy applies, e.g. public-key export).
 fn with_key<R>(
     service: &Service,
-    ctx: &Context<'_>,
-    op: &Operation,
+    ctx: &Ctx<'_>,
     name: &str,
+    key_use: Option<KeyUse>,
     f: impl FnOnce(&dyn Provider, KeyRef<'_>) -> Result<R, ProviderError>,
 ) -> Result<R, ServiceError> {
-    let caller = ctx.caller()?;
-    let provider = ctx.provider()?;
     let record = service
         .store
-        .get(caller, name)?
+        .get(ctx.identity, name)?
         .ok_or(ServiceError::KeyDoesNotExist)?;
     // As in Parsec, a key is addressed through the provider that holds it.
-    if record.provider != provider.id() {
+    if record.provider != ctx.target.id() {
         return Err(ServiceError::KeyDoesNotExist);
     }
-    if let Some(use_) = KeyUse::of(op) {
-        policy::authorize(use_, &record.attributes)?;
+    if let Some(key_use) = key_use {
+        policy::authorize(key_use, &record.attributes)?;
     }
     let key = KeyRef {
         handle: &record.handle,
         attributes: &record.attributes,
     };
-    if is_slow(&record.attributes) {
-        Ok(run_off_async_workers(|| f(provider, key))?)
-    } else {
-        Ok(f(provider, key)?)
-    }
-}
-
-/// Keys whose operations take hundreds of microseconds or more (RSA and finite-field DH private
-/// keys) run off the async workers; the others run inline (see `Service::is_heavy`).
-fn is_slow(attributes: &KeyAttributes) -> bool {
-    matches!(
-        attributes.key_type,
-        KeyType::RsaKeyPair | KeyType::DhKeyPair { .. }
-    )
+    Ok(f(ctx.target, key)?)
 }
 
 /// The key creation transaction: make the key in the provider, record it, and destroy it
-/// again if recording fails, so a key is either fully there or not at all.
+/// again if recording fails — or if the client has gone away meanwhile, since nobody could
+/// learn the key exists — so a key is either fully there and reported, or not at all.
 fn create_key(
     service: &Service,
-    ctx: &Context<'_>,
+    ctx: &Ctx<'_>,
     name: &str,
-    attributes: KeyAttributes,
-    make: impl FnOnce(&dyn Provider) -> Result<ImportedKey, ProviderError>,
+    attributes: &KeyAttributes,
+    make: impl FnOnce(&dyn KeyManagement) -> Result<ImportedKey, ProviderError>,
 ) -> Result<(), ServiceError> {
     check_key_name(service, name)?;
-    let caller = ctx.caller()?;
-    let provider = ctx.provider()?;
     // Cheap early answer; the insert below is what really guarantees uniqueness.
-    if service.store.get(caller, name)?.is_some() {
-        return Err(crate::key_store::StoreError::AlreadyExists.into());
+    if service.store.get(ctx.identity, name)?.is_some() {
+        return Err(StoreError::AlreadyExists.into());
     }
-    policy::validate_attributes(&attributes)?;
-    let created = make(provider)?;
+    policy::validate_attributes(attributes)?;
+    let created = make(family(
+        ctx.target.families().key_management,
+        "key management",
+    )?)?;
     let record = KeyRecord {
-        provider: provider.id(),
+        provider: ctx.target.id(),
         handle: created.handle.0,
         attributes: created.attributes,
     };
-    if let Err(err) =
-        service
-            .store
-            .insert(caller, name, &record, service.limits.max_keys_per_identity)
-    {
+    if ctx.cancel.is_cancelled() {
+        destroy_provider_object(service, name, &record);
+        tracing::info!(
+            key = name,
+            "client went away during key creation; the key was rolled back"
+        );
+        return Err(keyward_server::DispatchError::Exec(
+            keyward_server::exec::ExecError::Cancelled,
+        )
+        .into());
+    }
+    if let Err(err) = service.store.insert(
+        ctx.identity,
+        name,
+        &record,
+        service.keys.max_keys_per_identity,
+    ) {
         destroy_provider_object(service, name, &record);
         return Err(err.into());
     }
@@ -129,90 +128,62 @@ pub fn destroy_provider_object(service: &Service, name: &str, record: &KeyRecord
         attributes: &record.attributes,
     };
     if let Err(err) = keys.destroy_key(key) {
-        tracing::warn!(key = name, error = %err, "provider failed to destroy a deleted key");
+        tracing::warn!(key = name, error = %keyward_server::ErrorChain(&err), "provider failed to destroy a deleted key");
     }
-}
-
-fn key_management(provider: &dyn Provider) -> Result<&dyn KeyManagement, ProviderError> {
-    provider
-        .families()
-        .key_management
-        .ok_or_else(|| ProviderError::not_supported("key management"))
 }
 
 pub fn generate_key(
     s: &Service,
-    ctx: &Context<'_>,
-    op: Operation,
-) -> Result<OperationResult, ServiceError> {
-    let Operation::GenerateKey {
-        key_name,
-        attributes,
-    } = &op
-    else {
-        return Err(unexpected(&op));
-    };
-    create_key(s, ctx, key_name, *attributes, |p| {
-        key_management(p)?
-            .generate_key(attributes)
-            .map(|handle| ImportedKey {
-                handle,
-                attributes: *attributes,
-            })
+    ctx: Ctx<'_>,
+    request: request::GenerateKey,
+) -> Result<reply::GenerateKey, ServiceError> {
+    let attributes = request.attributes;
+    create_key(s, &ctx, &request.key_name, &attributes, |keys| {
+        keys.generate_key(&attributes)
+            .map(|handle| ImportedKey { handle, attributes })
     })?;
-    Ok(OperationResult::GenerateKey)
+    Ok(reply::GenerateKey {})
 }
 
 pub fn import_key(
     s: &Service,
-    ctx: &Context<'_>,
-    op: Operation,
-) -> Result<OperationResult, ServiceError> {
-    let Operation::ImportKey {
-        key_name,
-        attributes,
-        data,
-    } = &op
-    else {
-        return Err(unexpected(&op));
-    };
-    create_key(s, ctx, key_name, *attributes, |p| {
-        key_management(p)?.import_key(attributes, data)
+    ctx: Ctx<'_>,
+    request: request::ImportKey,
+) -> Result<reply::ImportKey, ServiceError> {
+    create_key(s, &ctx, &request.key_name, &request.attributes, |keys| {
+        keys.import_key(&request.attributes, &request.data)
     })?;
-    Ok(OperationResult::ImportKey)
+    Ok(reply::ImportKey {})
 }
 
 pub fn destroy_key(
     s: &Service,
-    ctx: &Context<'_>,
-    op: Operation,
-) -> Result<OperationResult, ServiceError> {
-    let Operation::DestroyKey { key_name } = &op else {
-        return Err(unexpected(&op));
-    };
-    let caller = ctx.caller()?;
-    let provider = ctx.provider()?;
-    match s.store.get(caller, key_name)? {
-        Some(record) if record.provider == provider.id() => {}
+    ctx: Ctx<'_>,
+    request: request::DestroyKey,
+) -> Result<reply::DestroyKey, ServiceError> {
+    match s.store.get(ctx.identity, &request.key_name)? {
+        Some(record) if record.provider == ctx.target.id() => {}
         _ => return Err(ServiceError::KeyDoesNotExist),
     }
     let record = s
         .store
-        .remove(caller, key_name)?
+        .remove(ctx.identity, &request.key_name)?
         .ok_or(ServiceError::KeyDoesNotExist)?;
-    destroy_provider_object(s, key_name, &record);
-    Ok(OperationResult::DestroyKey)
+    destroy_provider_object(s, &request.key_name, &record);
+    Ok(reply::DestroyKey {})
 }
 
 /// Handlers of operations that use one key through one family, written as a table: handler,
-/// operation fields (the key name first), family, call, result.
+/// request (the key name first, then the fields the call uses), the key use the policy must
+/// allow, family, call, reply.
 macro_rules! key_operations {
-    ($($name:ident: $variant:ident { $key:ident $(, $field:ident)* } via $family:ident
+    ($($name:ident: $req:ident { $key:ident $(, $field:ident)* } $(if ($($use:tt)*))? via $family:ident
         => |$fam:ident, $k:ident| $call:expr => |$out:pat_param| $result:expr;)*) => {$(
-        pub fn $name(s: &Service, ctx: &Context<'_>, op: Operation) -> Result<OperationResult, ServiceError> {
-            let Operation::$variant { $key, $($field,)* .. } = &op else { return Err(unexpected(&op)) };
-            let $out = with_key(s, ctx, &op, $key, |p, $k| {
-                let $fam = p.families().$family.ok_or_else(|| ProviderError::NotSupported(stringify!($family).into()))?;
+        pub fn $name(s: &Service, ctx: Ctx<'_>, request: request::$req) -> Result<reply::$req, ServiceError> {
+            let request::$req { $key, $($field,)* .. } = &request;
+            let key_use: Option<KeyUse> = None $(.or(Some(KeyUse::$($use)*)))?;
+            let $out = with_key(s, &ctx, $key, key_use, |p, $k| {
+                let $fam = family(p.families().$family, stringify!($family))?;
                 $call
             })?;
             Ok($result)
@@ -221,97 +192,149 @@ macro_rules! key_operations {
 }
 
 key_operations! {
-    export_public_key: ExportPublicKey { key_name } via key_management => |f, key| f.export_public_key(key) => |data| OperationResult::ExportPublicKey { data };
-    export_key: ExportKey { key_name } via key_management => |f, key| f.export_key(key) => |data| OperationResult::ExportKey { data };
-    sign_hash: SignHash { key_name, alg, hash } via sign => |f, key| f.sign_hash(key, *alg, hash) => |signature| OperationResult::SignHash { signature };
-    verify_hash: VerifyHash { key_name, alg, hash, signature } via sign => |f, key| f.verify_hash(key, *alg, hash, signature) => |()| OperationResult::VerifyHash;
-    sign_message: SignMessage { key_name, alg, message } via sign => |f, key| f.sign_message(key, *alg, message) => |signature| OperationResult::SignMessage { signature };
-    verify_message: VerifyMessage { key_name, alg, message, signature } via sign => |f, key| f.verify_message(key, *alg, message, signature) => |()| OperationResult::VerifyMessage;
-    asymmetric_encrypt: AsymmetricEncrypt { key_name, alg, plaintext, salt } via asymmetric_crypt => |f, key| f.asymmetric_encrypt(key, *alg, plaintext, salt.as_deref()) => |ciphertext| OperationResult::AsymmetricEncrypt { ciphertext };
-    asymmetric_decrypt: AsymmetricDecrypt { key_name, alg, ciphertext, salt } via asymmetric_crypt => |f, key| f.asymmetric_decrypt(key, *alg, ciphertext, salt.as_deref()) => |plaintext| OperationResult::AsymmetricDecrypt { plaintext };
-    aead_encrypt: AeadEncrypt { key_name, alg, nonce, additional_data, plaintext } via aead => |f, key| f.aead_encrypt(key, *alg, nonce, additional_data, plaintext) => |ciphertext| OperationResult::AeadEncrypt { ciphertext };
-    aead_decrypt: AeadDecrypt { key_name, alg, nonce, additional_data, ciphertext } via aead => |f, key| f.aead_decrypt(key, *alg, nonce, additional_data, ciphertext) => |plaintext| OperationResult::AeadDecrypt { plaintext };
-    cipher_encrypt: CipherEncrypt { key_name, alg, plaintext } via cipher => |f, key| f.cipher_encrypt(key, *alg, plaintext) => |ciphertext| OperationResult::CipherEncrypt { ciphertext };
-    cipher_decrypt: CipherDecrypt { key_name, alg, ciphertext } via cipher => |f, key| f.cipher_decrypt(key, *alg, ciphertext) => |plaintext| OperationResult::CipherDecrypt { plaintext };
-    mac_compute: MacCompute { key_name, alg, input } via mac => |f, key| f.mac_compute(key, *alg, input) => |mac| OperationResult::MacCompute { mac };
-    mac_verify: MacVerify { key_name, alg, input, mac } via mac => |f, key| f.mac_verify(key, *alg, input, mac) => |()| OperationResult::MacVerify;
-    raw_key_agreement: RawKeyAgreement { private_key_name, alg, peer_key } via key_agreement => |f, key| f.raw_key_agreement(key, *alg, peer_key) => |shared_secret| OperationResult::RawKeyAgreement { shared_secret };
+    export_public_key: ExportPublicKey { key_name } via key_management => |f, key| f.export_public_key(key) => |data| reply::ExportPublicKey { data };
+    export_key: ExportKey { key_name } if (Export) via key_management => |f, key| f.export_key(key) => |data| reply::ExportKey { data };
+    sign_hash: SignHash { key_name, alg, hash } if (SignHash(*alg)) via sign => |f, key| f.sign_hash(key, *alg, hash) => |signature| reply::SignHash { signature };
+    verify_hash: VerifyHash { key_name, alg, hash, signature } if (VerifyHash(*alg)) via sign => |f, key| f.verify_hash(key, *alg, hash, signature) => |()| reply::VerifyHash {};
+    asymmetric_encrypt: AsymmetricEncrypt { key_name, alg, plaintext, salt } if (AsymmetricEncrypt(*alg)) via asymmetric_crypt => |f, key| f.asymmetric_encrypt(key, *alg, plaintext, salt.as_deref()) => |ciphertext| reply::AsymmetricEncrypt { ciphertext };
+    asymmetric_decrypt: AsymmetricDecrypt { key_name, alg, ciphertext, salt } if (AsymmetricDecrypt(*alg)) via asymmetric_crypt => |f, key| f.asymmetric_decrypt(key, *alg, ciphertext, salt.as_deref()) => |plaintext| reply::AsymmetricDecrypt { plaintext };
+    aead_encrypt: AeadEncrypt { key_name, alg, nonce, additional_data, plaintext } if (AeadEncrypt(*alg)) via aead => |f, key| f.aead_encrypt(key, *alg, nonce, additional_data, plaintext) => |ciphertext| reply::AeadEncrypt { ciphertext };
+    aead_decrypt: AeadDecrypt { key_name, alg, nonce, additional_data, ciphertext } if (AeadDecrypt(*alg)) via aead => |f, key| f.aead_decrypt(key, *alg, nonce, additional_data, ciphertext) => |plaintext| reply::AeadDecrypt { plaintext };
+    cipher_encrypt: CipherEncrypt { key_name, alg, plaintext } if (CipherEncrypt(*alg)) via cipher => |f, key| f.cipher_encrypt(key, *alg, plaintext) => |ciphertext| reply::CipherEncrypt { ciphertext };
+    cipher_decrypt: CipherDecrypt { key_name, alg, ciphertext } if (CipherDecrypt(*alg)) via cipher => |f, key| f.cipher_decrypt(key, *alg, ciphertext) => |plaintext| reply::CipherDecrypt { plaintext };
+    mac_compute: MacCompute { key_name, alg, input } if (MacCompute(*alg)) via mac => |f, key| f.mac_compute(key, *alg, input) => |mac| reply::MacCompute { mac };
+    mac_verify: MacVerify { key_name, alg, input, mac } if (MacVerify(*alg)) via mac => |f, key| f.mac_verify(key, *alg, input, mac) => |()| reply::MacVerify {};
+    raw_key_agreement: RawKeyAgreement { private_key_name, alg, peer_key } if (RawKeyAgreement(*alg)) via key_agreement => |f, key| f.raw_key_agreement(key, *alg, peer_key) => |shared_secret| reply::RawKeyAgreement { shared_secret };
+}
+
+/// The digest a message signature signs, computed by the service for providers that only sign
+/// hashes (see [`Service::provider_opcodes`]).
+fn message_digest(alg: AsymmetricSignature, message: &[u8]) -> Result<Vec<u8>, ProviderError> {
+    use aws_lc_rs::digest;
+    let hash = alg
+        .hash()
+        .ok_or_else(|| ProviderError::invalid("a message signature needs a specific hash"))?;
+    let algorithm = match hash {
+        Hash::Sha224 => &digest::SHA224,
+        Hash::Sha256 => &digest::SHA256,
+        Hash::Sha384 => &digest::SHA384,
+        Hash::Sha512 => &digest::SHA512,
+        Hash::Sha3_256 => &digest::SHA3_256,
+        Hash::Sha3_384 => &digest::SHA3_384,
+        Hash::Sha3_512 => &digest::SHA3_512,
+        other => {
+            return Err(ProviderError::not_supported(format!(
+                "message signatures with {other:?} on a provider that only signs hashes"
+            )))
+        }
+    };
+    Ok(digest::digest(algorithm, message).as_ref().to_vec())
+}
+
+pub fn sign_message(
+    s: &Service,
+    ctx: Ctx<'_>,
+    request: request::SignMessage,
+) -> Result<reply::SignMessage, ServiceError> {
+    let request::SignMessage {
+        key_name,
+        alg,
+        message,
+    } = &request;
+    let native = s.serves_natively(ctx.target, Opcode::PsaSignMessage);
+    let signature = with_key(
+        s,
+        &ctx,
+        key_name,
+        Some(KeyUse::SignMessage(*alg)),
+        |p, key| {
+            let sign = family(p.families().sign, "sign")?;
+            if native {
+                sign.sign_message(key, *alg, message)
+            } else {
+                sign.sign_hash(key, *alg, &message_digest(*alg, message)?)
+            }
+        },
+    )?;
+    Ok(reply::SignMessage { signature })
+}
+
+pub fn verify_message(
+    s: &Service,
+    ctx: Ctx<'_>,
+    request: request::VerifyMessage,
+) -> Result<reply::VerifyMessage, ServiceError> {
+    let request::VerifyMessage {
+        key_name,
+        alg,
+        message,
+        signature,
+    } = &request;
+    let native = s.serves_natively(ctx.target, Opcode::PsaVerifyMessage);
+    with_key(
+        s,
+        &ctx,
+        key_name,
+        Some(KeyUse::VerifyMessage(*alg)),
+        |p, key| {
+            let sign = family(p.families().sign, "sign")?;
+            if native {
+                sign.verify_message(key, *alg, message, signature)
+            } else {
+                sign.verify_hash(key, *alg, &message_digest(*alg, message)?, signature)
+            }
+        },
+    )?;
+    Ok(reply::VerifyMessage {})
 }
 
 pub fn hash_compute(
     _: &Service,
-    ctx: &Context<'_>,
-    op: Operation,
-) -> Result<OperationResult, ServiceError> {
-    let Operation::HashCompute { alg, input } = &op else {
-        return Err(unexpected(&op));
-    };
-    let hash = ctx
-        .provider()?
-        .families()
-        .hash
-        .ok_or_else(|| unsupported("hash"))?
-        .hash_compute(*alg, input)?;
-    Ok(OperationResult::HashCompute { hash })
+    ctx: Ctx<'_>,
+    request: request::HashCompute,
+) -> Result<reply::HashCompute, ServiceError> {
+    let hash =
+        family(ctx.target.families().hash, "hash")?.hash_compute(request.alg, &request.input)?;
+    Ok(reply::HashCompute { hash })
 }
 
 pub fn hash_compare(
     _: &Service,
-    ctx: &Context<'_>,
-    op: Operation,
-) -> Result<OperationResult, ServiceError> {
-    let Operation::HashCompare { alg, input, hash } = &op else {
-        return Err(unexpected(&op));
-    };
-    ctx.provider()?
-        .families()
-        .hash
-        .ok_or_else(|| unsupported("hash"))?
-        .hash_compare(*alg, input, hash)?;
-    Ok(OperationResult::HashCompare)
+    ctx: Ctx<'_>,
+    request: request::HashCompare,
+) -> Result<reply::HashCompare, ServiceError> {
+    family(ctx.target.families().hash, "hash")?.hash_compare(
+        request.alg,
+        &request.input,
+        &request.hash,
+    )?;
+    Ok(reply::HashCompare {})
 }
 
 pub fn generate_random(
     s: &Service,
-    ctx: &Context<'_>,
-    op: Operation,
-) -> Result<OperationResult, ServiceError> {
-    let Operation::GenerateRandom { size } = &op else {
-        return Err(unexpected(&op));
-    };
+    ctx: Ctx<'_>,
+    request: request::GenerateRandom,
+) -> Result<reply::GenerateRandom, ServiceError> {
     // Refuse before allocating: the size comes from the client.
-    let size = usize::try_from(*size)
+    let size = usize::try_from(request.size)
         .ok()
         .filter(|size| *size <= s.limits.max_response_len as usize)
-        .ok_or(ServiceError::ResponseTooLarge(s.limits.max_response_len))?;
-    let random = ctx
-        .provider()?
-        .families()
-        .random
-        .ok_or_else(|| unsupported("random"))?;
-    let random_bytes = if size > INLINE_BODY_LIMIT {
-        run_off_async_workers(|| random.generate_random(size))?
-    } else {
-        random.generate_random(size)?
-    };
-    Ok(OperationResult::GenerateRandom { random_bytes })
+        .ok_or(keyward_server::DispatchError::ResponseTooLarge(
+            s.limits.max_response_len,
+        ))?;
+    let random_bytes = family(ctx.target.families().random, "random")?.generate_random(size)?;
+    Ok(reply::GenerateRandom { random_bytes })
 }
 
 pub fn can_do_crypto(
     _: &Service,
-    ctx: &Context<'_>,
-    op: Operation,
-) -> Result<OperationResult, ServiceError> {
-    let Operation::CanDoCrypto {
-        check_type,
-        attributes,
-    } = &op
-    else {
-        return Err(unexpected(&op));
-    };
-    if ctx.provider()?.can_do(*check_type, attributes) {
-        Ok(OperationResult::CanDoCrypto)
+    ctx: Ctx<'_>,
+    request: request::CanDoCrypto,
+) -> Result<reply::CanDoCrypto, ServiceError> {
+    if ctx.target.can_do(request.check_type, &request.attributes) {
+        Ok(reply::CanDoCrypto {})
     } else {
-        Err(unsupported("such"))
+        Err(ProviderError::not_supported("such keys").into())
     }
 }

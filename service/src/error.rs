@@ -1,53 +1,38 @@
-//! The service's error type and the one place where errors become wire statuses.
+//! keywardd's error type and the one place where its errors become wire statuses.
 //!
-//! Everything below the connection handler returns [`ServiceError`] with its cause; only
-//! [`ServiceError::status`] decides what a client may learn. Details stay in the logs.
+//! Everything below the framework returns [`ServiceError`] with its cause; only
+//! [`WireError::status`] decides what a client may learn. Details, with their whole cause chain,
+//! stay in the logs.
 
-use keyward_protocol::codec::CodecError;
 use keyward_protocol::ResponseStatus;
 use keyward_providers::ProviderError;
+use keyward_server::{DispatchError, WireError};
 
-use crate::authenticators::AuthError;
 use crate::key_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("authentication failed: {0}")]
-    Auth(#[from] AuthError),
-    #[error("this operation needs an authenticated caller")]
-    NotAuthenticated,
-    #[error("this operation is for admins only")]
-    NotAdmin,
-    #[error("request body: {0}")]
-    Codec(#[from] CodecError),
+    #[error(transparent)]
+    Dispatch(#[from] DispatchError),
     #[error("provider {0} is not configured")]
     ProviderNotRegistered(u8),
     #[error("{0}")]
     WrongProvider(&'static str),
-    #[error("key store: {0}")]
+    #[error("key store")]
     Store(#[from] StoreError),
     #[error("no key with this name for this caller")]
     KeyDoesNotExist,
-    #[error("provider: {0}")]
+    #[error("provider")]
     Provider(#[from] ProviderError),
     #[error("invalid request: {0}")]
     InvalidArgument(String),
-    #[error("the response would exceed the configured limit of {0} bytes")]
-    ResponseTooLarge(u32),
-    #[error("internal error: {0}")]
-    Internal(String),
 }
 
-impl ServiceError {
-    /// The wire status a client receives for this error.
-    pub fn status(&self) -> ResponseStatus {
+impl WireError for ServiceError {
+    fn status(&self) -> ResponseStatus {
         use ResponseStatus as S;
         match self {
-            ServiceError::Auth(AuthError::NotEnabled(_)) => S::AuthenticatorNotRegistered,
-            ServiceError::Auth(_) => S::AuthenticationError,
-            ServiceError::NotAuthenticated => S::NotAuthenticated,
-            ServiceError::NotAdmin => S::AdminOperation,
-            ServiceError::Codec(err) => err.status(),
+            ServiceError::Dispatch(err) => err.status(),
             ServiceError::ProviderNotRegistered(_) => S::ProviderNotRegistered,
             ServiceError::WrongProvider(_) => S::PsaErrorNotSupported,
             ServiceError::Store(StoreError::AlreadyExists) => S::PsaErrorAlreadyExists,
@@ -57,8 +42,6 @@ impl ServiceError {
             ServiceError::KeyDoesNotExist => S::PsaErrorDoesNotExist,
             ServiceError::Provider(err) => provider_status(err),
             ServiceError::InvalidArgument(_) => S::PsaErrorInvalidArgument,
-            ServiceError::ResponseTooLarge(_) => S::ResponseTooLarge,
-            ServiceError::Internal(_) => S::PsaErrorGenericError,
         }
     }
 }
@@ -79,5 +62,23 @@ fn provider_status(err: &ProviderError) -> ResponseStatus {
         ProviderError::CommunicationFailure { .. } => S::PsaErrorCommunicationFailure,
         ProviderError::StorageFailure { .. } => S::PsaErrorStorageFailure,
         ProviderError::GenericError { .. } => S::PsaErrorGenericError,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyward_server::ErrorChain;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("CKR_DEVICE_ERROR (0x30)")]
+    struct TokenError;
+
+    #[test]
+    fn a_backend_cause_reaches_the_log_but_not_the_client() {
+        let err = ServiceError::from(ProviderError::hardware_from("signing", TokenError));
+        assert_eq!(err.status(), ResponseStatus::PsaErrorHardwareFailure);
+        let logged = ErrorChain(&err).to_string();
+        assert!(logged.contains("CKR_DEVICE_ERROR (0x30)"), "{logged}");
     }
 }

@@ -16,7 +16,7 @@ use keyward_protocol::psa::KeyAttributes;
 use keyward_protocol::{AuthType, ProviderId};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::authenticators::VerifiedIdentity;
+use keyward_server::VerifiedIdentity;
 
 const SCHEMA_VERSION: i64 = 1;
 
@@ -114,7 +114,7 @@ impl RecordCache {
 }
 
 fn auth_id(identity: &VerifiedIdentity) -> i64 {
-    identity.authenticator() as u8 as i64
+    identity.namespace() as u8 as i64
 }
 
 fn record_from_row(
@@ -233,7 +233,7 @@ impl KeyStore {
         owner: &VerifiedIdentity,
         name: &str,
     ) -> Result<Option<KeyRecord>, StoreError> {
-        let auth = owner.authenticator();
+        let auth = owner.namespace();
         let cached = self
             .cache
             .read()
@@ -277,7 +277,7 @@ impl KeyStore {
         let mut db = self.db();
         // Only existing rows are cached, so there is nothing to find; stay safe regardless.
         self.cache_mut()
-            .remove(owner.authenticator(), owner.name(), name);
+            .remove(owner.namespace(), owner.name(), name);
         let tx = db.transaction()?;
         let count: u64 = tx.query_row(
             "SELECT COUNT(*) FROM keys WHERE authenticator = ?1 AND identity = ?2",
@@ -315,7 +315,7 @@ impl KeyStore {
         let mut db = self.db();
         // Invalidate first: from now on lookups miss and wait for the database lock.
         self.cache_mut()
-            .remove(owner.authenticator(), owner.name(), name);
+            .remove(owner.namespace(), owner.name(), name);
         let tx = db.transaction()?;
         let row = tx
             .query_row(
@@ -343,7 +343,7 @@ impl KeyStore {
 
     /// Every key of one namespace, sorted by name.
     pub fn list(&self, owner: &VerifiedIdentity) -> Result<Vec<(String, KeyRecord)>, StoreError> {
-        self.list_namespace(owner.authenticator(), owner.name())
+        self.list_namespace(owner.namespace(), owner.name())
     }
 
     fn list_namespace(

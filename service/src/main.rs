@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser;
-use keywardd::config::{Config, LogFormat};
+use keyward_server::config::LogFormat;
+use keywardd::config::Config;
 
 /// Keyward security service: PSA Crypto over the Parsec wire protocol on a Unix socket.
 #[derive(Debug, Parser)]
@@ -20,8 +21,9 @@ struct Args {
 }
 
 fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.service.log_level));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(config.service.log_level.as_filter())
+    });
     // Colour codes only for a terminal: in journald or a log file they are noise that breaks
     // grepping (found by the e2e tests, which read the log file).
     use std::io::IsTerminal;
