@@ -14,10 +14,14 @@ pub enum AuthType {
     UnixPeerCredentials = 3,
     /// A SPIFFE JWT-SVID.
     JwtSvid = 4,
+    /// Keyward extension: one of Keyward's own daemons (identity provider, orchestrator) using
+    /// its reserved namespace; the auth field names the role, the connection's UID proves it
+    /// (docs/identity.md). Only valid on extension requests.
+    KeywardDaemon = 0x4B,
 }
 
 impl AuthType {
-    /// The auth type for a wire value; values above 4 do not exist.
+    /// The auth type for a wire value; Parsec's values 0 to 4, and Keyward's extension.
     pub fn from_u8(value: u8) -> Option<AuthType> {
         Some(match value {
             0 => AuthType::NoAuth,
@@ -25,7 +29,13 @@ impl AuthType {
             2 => AuthType::Jwt,
             3 => AuthType::UnixPeerCredentials,
             4 => AuthType::JwtSvid,
+            0x4B => AuthType::KeywardDaemon,
             _ => return None,
         })
+    }
+
+    /// True for auth types a stock Parsec client knows.
+    pub fn is_parsec_standard(self) -> bool {
+        self != AuthType::KeywardDaemon
     }
 }

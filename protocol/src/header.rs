@@ -125,9 +125,11 @@ impl WireHeader {
         if self.accept_type != CONTENT_TYPE_PROTOBUF {
             return Err(ResponseStatus::AcceptTypeNotSupported);
         }
-        let auth_type =
-            AuthType::from_u8(self.auth_type).ok_or(ResponseStatus::AuthenticatorDoesNotExist)?;
         let extensions = self.flags & FLAG_KEYWARD_EXTENSIONS != 0;
+        let auth_type = AuthType::from_u8(self.auth_type)
+            // As for opcodes: a stock request cannot name our auth type.
+            .filter(|auth| extensions || auth.is_parsec_standard())
+            .ok_or(ResponseStatus::AuthenticatorDoesNotExist)?;
         let opcode = Opcode::from_u32(self.opcode)
             // A stock client cannot name our opcodes: to it they do not exist.
             .filter(|op| extensions || op.is_parsec_standard())

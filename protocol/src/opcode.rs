@@ -7,7 +7,8 @@
 //! from here, so adding an opcode is adding one row.
 //!
 //! Keyward's own opcodes live at 0x4B00..=0x4BFF ("K"), far from Parsec's 0x0001..=0x0020, so a
-//! future Parsec opcode cannot collide with them. Stock clients never see them: they are only
+//! future Parsec opcode cannot collide with them: 0x4B01..=0x4B0F for identity, trust and
+//! administration (docs/identity.md), 0x4B10..=0x4B2F for crypto extensions and introspection. Stock clients never see them: they are only
 //! listed or answered for extension-aware requests (see [`crate::header::FLAG_KEYWARD_EXTENSIONS`]).
 
 /// Who may call an operation. Servers check it before decoding the body, in Parsec's order
@@ -153,6 +154,8 @@ opcodes! {
     RemoveClient = 0x4B04, extension, Core, TrustedPeer, Inline;
     /// Keyward: a client application fetches a short-lived identity token.
     FetchToken = 0x4B05, extension, Core, Peer, Inline;
+    /// Keyward: an admin replaces a pinned trust root (recovery after a compromise).
+    ReplaceTrustRoot = 0x4B06, extension, Core, Admin, Store;
 }
 
 impl Opcode {
@@ -184,7 +187,7 @@ mod tests {
 
     #[test]
     fn unknown_values_are_rejected() {
-        for value in [0u32, 0x1D, 0x21, 0x4B00, 0x4B06, u32::MAX] {
+        for value in [0u32, 0x1D, 0x21, 0x4B00, 0x4BFF, u32::MAX] {
             assert_eq!(Opcode::from_u32(value), None, "{value:#x}");
         }
     }

@@ -242,6 +242,14 @@ operations! {
         peer_key: Vec<u8>,
     } => { shared_secret: Secret };
     CanDoCrypto(CanDoCrypto) { check_type: CheckType, attributes: KeyAttributes } =>;
+    ShareTrustBundle(ShareTrustBundle) { certificate: Vec<u8>, is_root: bool }
+        => { instance_id: String };
+    AddClient(AddClient) { payload: String } => { instance_id: String };
+    ProveClient(ProveClient) { payload: String } => { instance_id: String };
+    RemoveClient(RemoveClient) { payload: String } => { instance_id: String };
+    FetchToken(FetchToken) { audience: String, spiffe_id: String }
+        => { token: Secret, spiffe_id: String, expires_at: u64 };
+    ReplaceTrustRoot(ReplaceTrustRoot) { certificate: Vec<u8> } =>;
 }
 
 impl Operation {

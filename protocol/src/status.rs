@@ -90,6 +90,20 @@ statuses! {
     LimitExceeded = 0x4B04, "a configured limit was reached";
     /// Keyward: the work queue for this request is full or did not start it in time.
     Busy = 0x4B05, "the service is busy; retry later";
+    /// Keyward: an intermediate was shared before any root.
+    NoRootYet = 0x4B06, "no root trust bundle has been shared yet";
+    /// Keyward: signed by an intermediate that is expired, superseded or unknown.
+    StaleIntermediate = 0x4B07, "the signing intermediate is expired, superseded or unknown";
+    /// Keyward: the caller is not a known client application.
+    UnknownClient = 0x4B08, "the caller is not a known client application";
+    /// Keyward: the caller's client is registered but its instance is not proven yet.
+    ClientPending = 0x4B09, "the client application is not proven yet; retry shortly";
+    /// Keyward: the measured process does not match the client's definition.
+    SelectorMismatch = 0x4B0A, "the process does not match the client definition";
+    /// Keyward: a signed payload is malformed, oversized or refers to something invalid.
+    InvalidPayload = 0x4B0B, "the signed payload is malformed or invalid";
+    /// Keyward: the identity provider cannot issue tokens yet (no accepted intermediate).
+    NotReady = 0x4B0C, "the identity provider is not ready; retry shortly";
 }
 
 impl ResponseStatus {
@@ -106,6 +120,14 @@ impl ResponseStatus {
             ResponseStatus::NotTrustedSharer => ResponseStatus::PsaErrorNotPermitted,
             ResponseStatus::LimitExceeded => ResponseStatus::PsaErrorInsufficientStorage,
             ResponseStatus::Busy => ResponseStatus::PsaErrorInsufficientMemory,
+            ResponseStatus::NoRootYet
+            | ResponseStatus::ClientPending
+            | ResponseStatus::NotReady => ResponseStatus::PsaErrorBadState,
+            ResponseStatus::StaleIntermediate => ResponseStatus::AuthenticationError,
+            ResponseStatus::UnknownClient | ResponseStatus::SelectorMismatch => {
+                ResponseStatus::PsaErrorNotPermitted
+            }
+            ResponseStatus::InvalidPayload => ResponseStatus::PsaErrorInvalidArgument,
             standard => standard,
         }
     }

@@ -98,7 +98,13 @@ impl KeyUse {
             | Operation::ListAuthenticators
             | Operation::ListKeys
             | Operation::ListClients
-            | Operation::DeleteClient { .. } => return None,
+            | Operation::DeleteClient { .. }
+            | Operation::ShareTrustBundle { .. }
+            | Operation::AddClient { .. }
+            | Operation::ProveClient { .. }
+            | Operation::RemoveClient { .. }
+            | Operation::FetchToken { .. }
+            | Operation::ReplaceTrustRoot { .. } => return None,
         })
     }
 }

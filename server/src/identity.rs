@@ -82,5 +82,6 @@ pub fn config_name(auth: AuthType) -> &'static str {
         AuthType::Jwt => "jwt",
         AuthType::UnixPeerCredentials => "unix-peer-credentials",
         AuthType::JwtSvid => "jwt-svid",
+        AuthType::KeywardDaemon => "keyward-daemon",
     }
 }

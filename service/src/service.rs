@@ -303,6 +303,7 @@ mod tests {
                     | Opcode::ProveClient
                     | Opcode::RemoveClient
                     | Opcode::FetchToken
+                    | Opcode::ReplaceTrustRoot
             );
             assert_eq!(router.serves(*op), expected, "{op:?}");
         }

@@ -154,4 +154,12 @@ operations! {
     RawKeyAgreement(PsaRawKeyAgreement) => psa_raw_key_agreement
         { alg, private_key_name, peer_key } -> { shared_secret };
     CanDoCrypto(CanDoCrypto) => can_do_crypto { check_type, attributes } -> {};
+    ShareTrustBundle(ShareTrustBundle) => keyward_share_trust_bundle
+        { certificate, is_root } -> { instance_id };
+    AddClient(AddClient) => keyward_add_client { payload } -> { instance_id };
+    ProveClient(ProveClient) => keyward_prove_client { payload } -> { instance_id };
+    RemoveClient(RemoveClient) => keyward_remove_client { payload } -> { instance_id };
+    FetchToken(FetchToken) => keyward_fetch_token
+        { audience, spiffe_id } -> { token, spiffe_id, expires_at };
+    ReplaceTrustRoot(ReplaceTrustRoot) => keyward_replace_trust_root { certificate } -> {};
 }

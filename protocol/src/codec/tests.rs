@@ -327,6 +327,26 @@ fn sample_operations() -> Vec<Operation> {
             check_type: CheckType::Import,
             attributes: parsec_tool_rsa_attributes(),
         },
+        Operation::ShareTrustBundle {
+            certificate: vec![0x30, 0x82, 0x01, 0x00],
+            is_root: true,
+        },
+        Operation::AddClient {
+            payload: "eyJ9.e30.c2ln".into(),
+        },
+        Operation::ProveClient {
+            payload: "eyJ9.e30.c2ln".into(),
+        },
+        Operation::RemoveClient {
+            payload: "eyJ9.e30.c2ln".into(),
+        },
+        Operation::FetchToken {
+            audience: "keyward".into(),
+            spiffe_id: String::new(),
+        },
+        Operation::ReplaceTrustRoot {
+            certificate: vec![0x30, 0x82, 0x01, 0x00],
+        },
     ]
 }
 
@@ -498,6 +518,39 @@ fn sample_results() -> Vec<(Opcode, OperationResult)> {
             },
         ),
         (Opcode::CanDoCrypto, R::CanDoCrypto),
+        (
+            Opcode::ShareTrustBundle,
+            R::ShareTrustBundle {
+                instance_id: "4f1c".into(),
+            },
+        ),
+        (
+            Opcode::AddClient,
+            R::AddClient {
+                instance_id: "4f1c".into(),
+            },
+        ),
+        (
+            Opcode::ProveClient,
+            R::ProveClient {
+                instance_id: "4f1c".into(),
+            },
+        ),
+        (
+            Opcode::RemoveClient,
+            R::RemoveClient {
+                instance_id: "4f1c".into(),
+            },
+        ),
+        (
+            Opcode::FetchToken,
+            R::FetchToken {
+                token: Zeroizing::new(b"eyJhbGciOiJFUzI1NiJ9.e30.c2ln".to_vec()),
+                spiffe_id: "spiffe://example.org/app".into(),
+                expires_at: 1_767_225_900,
+            },
+        ),
+        (Opcode::ReplaceTrustRoot, R::ReplaceTrustRoot),
     ]
 }
 
@@ -774,7 +827,7 @@ fn samples_cover_every_opcode_with_a_body() {
     let table = sorted(ops::OPCODES.to_vec());
     assert_eq!(request_opcodes, table);
     assert_eq!(result_opcodes, table);
-    assert_eq!(table.len(), 29);
+    assert_eq!(table.len(), 35);
 }
 
 #[test]
@@ -1508,18 +1561,7 @@ fn opcodes_without_a_contract_have_no_body() {
         .copied()
         .filter(|op| !has_body(*op))
         .collect();
-    assert_eq!(
-        without,
-        [
-            Opcode::AttestKey,
-            Opcode::PrepareKeyAttestation,
-            Opcode::ShareTrustBundle,
-            Opcode::AddClient,
-            Opcode::ProveClient,
-            Opcode::RemoveClient,
-            Opcode::FetchToken,
-        ]
-    );
+    assert_eq!(without, [Opcode::AttestKey, Opcode::PrepareKeyAttestation,]);
     for opcode in without {
         assert!(
             matches!(decode_operation(opcode, &[]), Err(CodecError::NoBody(op)) if op == opcode)
