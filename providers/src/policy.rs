@@ -197,6 +197,17 @@ pub fn authorize(use_: KeyUse, attributes: &KeyAttributes) -> Result<(), Provide
 pub fn validate_attributes(attributes: &KeyAttributes) -> Result<(), ProviderError> {
     validate_bits(attributes.key_type, attributes.bits)?;
     let alg = attributes.policy.permitted_algorithms;
+    if let Algorithm::Aead(Aead::AeadWithShortenedTag {
+        aead_alg,
+        tag_length,
+    }) = alg
+    {
+        if !valid_tag_length(aead_alg, tag_length) {
+            return Err(ProviderError::invalid(format!(
+                "{aead_alg:?} has no {tag_length}-byte tag"
+            )));
+        }
+    }
     if algorithm_suits_key_type(alg, attributes.key_type) {
         Ok(())
     } else {
@@ -289,6 +300,17 @@ pub fn default_tag_length(aead: AeadWithDefaultLengthTag) -> u32 {
         AeadWithDefaultLengthTag::Ccm
         | AeadWithDefaultLengthTag::Gcm
         | AeadWithDefaultLengthTag::Chacha20Poly1305 => 16,
+    }
+}
+
+/// Tag lengths each AEAD defines: GCM 4, 8 and 12–16 bytes (NIST SP 800-38D §5.2.1.2), CCM
+/// 4–16 even (SP 800-38C §A.1), ChaCha20-Poly1305 16 only (RFC 8439). Any other length names
+/// no algorithm: `InvalidArgument` at key creation, not `NotSupported`.
+pub fn valid_tag_length(aead: AeadWithDefaultLengthTag, tag_length: u32) -> bool {
+    match aead {
+        AeadWithDefaultLengthTag::Gcm => matches!(tag_length, 4 | 8 | 12..=16),
+        AeadWithDefaultLengthTag::Ccm => (4..=16).contains(&tag_length) && tag_length % 2 == 0,
+        AeadWithDefaultLengthTag::Chacha20Poly1305 => tag_length == 16,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Software RSA encryption: PKCS#1 v1.5 and OAEP (SHA-1/256/384/512, MGF1 with the same hash).
-//! Encryption works with a key pair or a public key; decryption needs the key pair.
+//! Encryption works with a key pair or a public key; decryption needs the key pair. Keys below
+//! 2048 bits (only with `min_rsa_bits` lowered) go to RustCrypto `rsa` (`rc_rsa.rs`).
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{
@@ -12,7 +13,7 @@ use keyward_protocol::psa::{AsymmetricEncryption, Hash, KeyType};
 use zeroize::Zeroizing;
 
 use crate::cache::{Parsed, Purpose};
-use crate::{internal, SoftwareProvider};
+use crate::{internal, rc_rsa, SoftwareProvider};
 use keyward_providers::{AsymmetricCrypt, KeyRef, ProviderError};
 
 impl AsymmetricCrypt for SoftwareProvider {
@@ -30,6 +31,13 @@ impl AsymmetricCrypt for SoftwareProvider {
             ));
         }
         let oaep = oaep_algorithm(alg, salt)?;
+        if key.attributes.bits < 2048 {
+            let parsed = self.rc_rsa_public(key)?;
+            let Parsed::RcRsaPublic(public) = &*parsed else {
+                return Err(ProviderError::generic("cache entry of the wrong kind"));
+            };
+            return rc_rsa::encrypt(public, oaep_hash(alg), plaintext, salt);
+        }
         let public = self.public_key(key)?;
         let Parsed::Public(public_pkcs1) = &*public else {
             return Err(ProviderError::generic("cache entry of the wrong kind"));
@@ -94,6 +102,13 @@ impl AsymmetricCrypt for SoftwareProvider {
             }
         }
         let oaep = oaep_algorithm(alg, salt)?;
+        if key.attributes.bits < 2048 {
+            let parsed = self.rc_rsa_private(key)?;
+            let Parsed::RcRsaPrivate(private) = &*parsed else {
+                return Err(ProviderError::generic("cache entry of the wrong kind"));
+            };
+            return rc_rsa::decrypt(private, oaep_hash(alg), ciphertext, salt);
+        }
         let parsed = self.parsed(key, Purpose::RsaDecrypt, |der| {
             decrypting_key(der).map(Parsed::RsaDecrypt)
         })?;
@@ -124,6 +139,13 @@ impl AsymmetricCrypt for SoftwareProvider {
         };
         out.truncate(len);
         Ok(out)
+    }
+}
+
+fn oaep_hash(alg: AsymmetricEncryption) -> Option<Hash> {
+    match alg {
+        AsymmetricEncryption::RsaPkcs1v15Crypt => None,
+        AsymmetricEncryption::RsaOaep { hash_alg } => Some(hash_alg),
     }
 }
 

@@ -9,19 +9,30 @@
 //! the curve's size and handing it over as that curve's native digest gives exactly the ECDSA
 //! signature over the original hash. That is how P-256 signs SHA-384/512 hashes, P-384 signs
 //! SHA-256 and SHA-512 hashes, and how ECDSA-any works. Verification does the same.
+//!
+//! What aws-lc-rs lacks goes to RustCrypto: Brainpool curves and deterministic ECDSA signing
+//! (`rc_ecc.rs`), and RSA below 2048 bits, raw PKCS#1 v1.5 and RIPEMD-160 RSA signatures
+//! (`rc_rsa.rs`). Verifying a deterministic ECDSA signature is ordinary ECDSA verification.
 
 use aws_lc_rs::digest::{self, Digest};
 use aws_lc_rs::signature::{self, EcdsaKeyPair, ParsedPublicKey, RsaEncoding, RsaKeyPair};
 use keyward_protocol::psa::{AsymmetricSignature, Hash, KeyAttributes, KeyType, SignHash};
 
 use crate::cache::{Parsed, Purpose, RsaScheme};
-use crate::{Curve, SoftwareProvider};
+use crate::rc_rsa::SigScheme;
+use crate::{rc_ecc, rc_rsa, Curve, SoftwareProvider};
 use keyward_providers::{AsymmetricSign, KeyRef, ProviderError};
 
 /// A signature request resolved against the key.
 enum Scheme {
-    Ecdsa { curve: Curve },
+    /// `deterministic`: RFC 6979 with this hash (signing only).
+    Ecdsa {
+        curve: Curve,
+        deterministic: Option<Hash>,
+    },
     Rsa(RsaScheme),
+    /// An RSA scheme aws-lc-rs lacks, or any RSA key below 2048 bits.
+    RcRsa(SigScheme),
 }
 
 impl AsymmetricSign for SoftwareProvider {
@@ -56,7 +67,7 @@ impl AsymmetricSign for SoftwareProvider {
     ) -> Result<Vec<u8>, ProviderError> {
         let scheme = resolve(key.attributes, alg, true)?;
         let hash = message_hash(alg, message)?;
-        self.sign_digest(key, scheme, hash.as_ref())
+        self.sign_digest(key, scheme, &hash)
     }
 
     fn verify_message(
@@ -68,7 +79,7 @@ impl AsymmetricSign for SoftwareProvider {
     ) -> Result<(), ProviderError> {
         let scheme = resolve(key.attributes, alg, false)?;
         let hash = message_hash(alg, message)?;
-        self.verify_digest(key, scheme, hash.as_ref(), signature)
+        self.verify_digest(key, scheme, &hash, signature)
     }
 }
 
@@ -80,7 +91,21 @@ impl SoftwareProvider {
         hash: &[u8],
     ) -> Result<Vec<u8>, ProviderError> {
         match scheme {
-            Scheme::Ecdsa { curve } => {
+            Scheme::Ecdsa {
+                curve,
+                deterministic,
+            } if deterministic.is_some() || !curve.on_aws_lc() => {
+                let scalar = self.open(key)?;
+                rc_ecc::sign(curve, &scalar, hash, deterministic)
+            }
+            Scheme::RcRsa(rc) => {
+                let parsed = self.rc_rsa_private(key)?;
+                let Parsed::RcRsaPrivate(private) = &*parsed else {
+                    return Err(wrong_entry());
+                };
+                rc_rsa::sign(private, rc, hash)
+            }
+            Scheme::Ecdsa { curve, .. } => {
                 let parsed = self.parsed(key, Purpose::EcdsaSign, |scalar| {
                     ecdsa_key_pair(curve, scalar).map(Parsed::EcdsaSign)
                 })?;
@@ -124,13 +149,27 @@ impl SoftwareProvider {
             &'static dyn signature::VerificationAlgorithm,
             Digest,
         ) = match scheme {
-            Scheme::Ecdsa { curve } => {
+            Scheme::Ecdsa { curve, .. } if !curve.on_aws_lc() => {
+                let public = self.public_key(key)?;
+                let Parsed::Public(point) = &*public else {
+                    return Err(wrong_entry());
+                };
+                return rc_ecc::verify(curve, point, hash, signature);
+            }
+            Scheme::RcRsa(rc) => {
+                let public = self.rc_rsa_public(key)?;
+                let Parsed::RcRsaPublic(public) = &*public else {
+                    return Err(wrong_entry());
+                };
+                return rc_rsa::verify(public, rc, hash, signature);
+            }
+            Scheme::Ecdsa { curve, .. } => {
                 if signature.len() != 2 * curve.scalar_len() {
                     return Err(ProviderError::InvalidSignature);
                 }
                 (
                     Purpose::EcdsaVerify,
-                    curve.verification(),
+                    curve.verification()?,
                     curve_digest(curve, hash)?,
                 )
             }
@@ -161,7 +200,37 @@ impl SoftwareProvider {
     }
 }
 
-fn wrong_entry() -> ProviderError {
+impl SoftwareProvider {
+    /// The RustCrypto private key of an RSA key pair (cached).
+    pub(crate) fn rc_rsa_private(
+        &self,
+        key: KeyRef<'_>,
+    ) -> Result<std::sync::Arc<Parsed>, ProviderError> {
+        self.parsed(key, Purpose::RcRsaPrivate, |der| {
+            rc_rsa::parse_private(der)
+                .map(|(private, _)| Parsed::RcRsaPrivate(Box::new(private)))
+                .map_err(|_| ProviderError::CorruptionDetected)
+        })
+    }
+
+    /// The RustCrypto public key of an RSA key pair or public key (cached).
+    pub(crate) fn rc_rsa_public(
+        &self,
+        key: KeyRef<'_>,
+    ) -> Result<std::sync::Arc<Parsed>, ProviderError> {
+        let public = self.public_key(key)?;
+        let Parsed::Public(der) = &*public else {
+            return Err(wrong_entry());
+        };
+        self.cached(key, Purpose::RcRsaPublic, || {
+            rc_rsa::parse_public(der)
+                .map(|(public, _)| Parsed::RcRsaPublic(Box::new(public)))
+                .map_err(|_| ProviderError::CorruptionDetected)
+        })
+    }
+}
+
+pub(crate) fn wrong_entry() -> ProviderError {
     ProviderError::generic("key cache entry of the wrong kind")
 }
 
@@ -188,16 +257,32 @@ fn resolve(
                     "{alg:?} needs an elliptic-curve key"
                 )));
             }
-            if signing && matches!(alg, S::DeterministicEcdsa { .. }) {
-                return Err(ProviderError::not_supported(
-                    "deterministic ECDSA signing (aws-lc-rs signs with random nonces)",
-                ));
-            }
             if let Some(hash) = alg.hash() {
                 supported_sign_hash(hash)?;
             }
+            let curve = Curve::of(attributes)?;
+            if curve == Curve::X25519 {
+                return Err(ProviderError::invalid("X25519 keys cannot sign"));
+            }
+            let deterministic = match alg {
+                S::DeterministicEcdsa { hash_alg } if signing => match hash_alg {
+                    SignHash::Specific(h) => Some(h),
+                    SignHash::Any => {
+                        return Err(ProviderError::invalid(
+                            "a signature request must name a specific hash",
+                        ))
+                    }
+                },
+                _ => None,
+            };
+            if deterministic == Some(Hash::Ripemd160) {
+                return Err(ProviderError::not_supported(
+                    "deterministic ECDSA with RIPEMD-160",
+                ));
+            }
             Ok(Scheme::Ecdsa {
-                curve: Curve::of(attributes)?,
+                curve,
+                deterministic,
             })
         }
         S::RsaPkcs1v15Sign { hash_alg } | S::RsaPss { hash_alg } => {
@@ -210,21 +295,32 @@ fn resolve(
                 ));
             };
             supported_sign_hash(hash)?;
-            Ok(Scheme::Rsa(if matches!(alg, S::RsaPss { .. }) {
+            let pss = matches!(alg, S::RsaPss { .. });
+            if attributes.bits < 2048 || hash == Hash::Ripemd160 {
+                return Ok(Scheme::RcRsa(if pss {
+                    SigScheme::Pss(hash)
+                } else {
+                    SigScheme::Pkcs1(hash)
+                }));
+            }
+            Ok(Scheme::Rsa(if pss {
                 RsaScheme::Pss(hash)
             } else {
                 RsaScheme::Pkcs1(hash)
             }))
         }
-        S::RsaPkcs1v15SignRaw => Err(ProviderError::not_supported(
-            "raw PKCS#1 v1.5 signatures (aws-lc-rs always adds the DigestInfo)",
-        )),
+        S::RsaPkcs1v15SignRaw => {
+            if !matches!(key_type, KeyType::RsaKeyPair | KeyType::RsaPublicKey) {
+                return Err(ProviderError::invalid(format!("{alg:?} needs an RSA key")));
+            }
+            Ok(Scheme::RcRsa(SigScheme::Pkcs1Raw))
+        }
     }
 }
 
 fn supported_sign_hash(hash: Hash) -> Result<(), ProviderError> {
     match hash {
-        Hash::Sha256 | Hash::Sha384 | Hash::Sha512 => Ok(()),
+        Hash::Sha256 | Hash::Sha384 | Hash::Sha512 | Hash::Ripemd160 => Ok(()),
         other => Err(ProviderError::not_supported(format!(
             "signatures with {other:?}"
         ))),
@@ -236,6 +332,8 @@ fn supported_sign_hash(hash: Hash) -> Result<(), ProviderError> {
 fn check_hash_len(alg: AsymmetricSignature, hash: &[u8]) -> Result<(), ProviderError> {
     let ok = match alg.hash() {
         Some(h) => hash.len() == h.output_len(),
+        // Raw PKCS#1 v1.5 signs any input up to the modulus size less 11 (checked on signing).
+        None if alg == AsymmetricSignature::RsaPkcs1v15SignRaw => !hash.is_empty(),
         None => !hash.is_empty() && hash.len() <= digest::MAX_OUTPUT_LEN,
     };
     if ok {
@@ -248,11 +346,11 @@ fn check_hash_len(alg: AsymmetricSignature, hash: &[u8]) -> Result<(), ProviderE
     }
 }
 
-fn message_hash(alg: AsymmetricSignature, message: &[u8]) -> Result<Digest, ProviderError> {
+fn message_hash(alg: AsymmetricSignature, message: &[u8]) -> Result<Vec<u8>, ProviderError> {
     let hash = alg.hash().ok_or_else(|| {
         ProviderError::invalid("sign/verify-message needs a hash-and-sign algorithm")
     })?;
-    Ok(digest::digest(crate::digest_algorithm(hash)?, message))
+    crate::hash::hash_bytes(hash, message)
 }
 
 /// ECDSA's `bits2int` input for this curve, as the curve's native digest (module docs).
@@ -326,11 +424,11 @@ fn rsa_algorithms(
 
 /// An ECDSA key pair from a private scalar (the public point is computed once, here).
 fn ecdsa_key_pair(curve: Curve, scalar: &[u8]) -> Result<EcdsaKeyPair, ProviderError> {
-    let private = aws_lc_rs::agreement::PrivateKey::from_private_key(curve.ecdh(), scalar)
+    let private = aws_lc_rs::agreement::PrivateKey::from_private_key(curve.ecdh()?, scalar)
         .map_err(|_| ProviderError::CorruptionDetected)?;
     let public = private
         .compute_public_key()
         .map_err(|_| ProviderError::generic("EC public key computation failed"))?;
-    EcdsaKeyPair::from_private_key_and_public_key(curve.signing(), scalar, public.as_ref())
+    EcdsaKeyPair::from_private_key_and_public_key(curve.signing()?, scalar, public.as_ref())
         .map_err(|_| ProviderError::CorruptionDetected)
 }

@@ -32,6 +32,9 @@ pub(crate) enum Purpose {
     Aead,
     Hmac(Hash),
     Cmac,
+    /// RustCrypto `rsa` private / public key (RSA below 2048 bits, raw PKCS#1, RIPEMD-160).
+    RcRsaPrivate,
+    RcRsaPublic,
 }
 
 /// RSA signature schemes, as the verification algorithm is fixed per scheme and hash.
@@ -54,6 +57,9 @@ pub(crate) enum Parsed {
     // Boxed: an HMAC key holds precomputed inner and outer states (over 1 KiB).
     Hmac(Box<hmac::Key>),
     Cmac(cmac::Key),
+    // Boxed: big integers and precomputed CRT values. The crate zeroizes the private key on drop.
+    RcRsaPrivate(Box<::rsa::RsaPrivateKey>),
+    RcRsaPublic(Box<::rsa::RsaPublicKey>),
 }
 
 /// Counters exposed for tests and metrics.

@@ -4,7 +4,7 @@
 //! AES, HMAC, hashes and random bytes take microseconds and run inline. How large a request's
 //! body is, or whether it writes the key store, is the service's concern, not this one.
 
-use keyward_protocol::psa::{KeyAttributes, KeyType};
+use keyward_protocol::psa::{EccFamily, KeyAttributes, KeyType};
 use keyward_protocol::Opcode;
 use keyward_providers::{Execution, Family};
 
@@ -24,9 +24,20 @@ pub(crate) fn execution(opcode: Opcode, key: Option<&KeyAttributes>) -> Executio
     }
 }
 
-/// Private keys whose operations (and generation) cost hundreds of microseconds or more.
+/// Keys whose operations (and generation) cost hundreds of microseconds or more: RSA and DH
+/// private keys, and every Brainpool key (pure-Rust curve arithmetic, no precomputed tables).
 fn slow_key(key_type: KeyType) -> bool {
-    matches!(key_type, KeyType::RsaKeyPair | KeyType::DhKeyPair { .. })
+    matches!(
+        key_type,
+        KeyType::RsaKeyPair
+            | KeyType::DhKeyPair { .. }
+            | KeyType::EccKeyPair {
+                curve_family: EccFamily::BrainpoolPR1
+            }
+            | KeyType::EccPublicKey {
+                curve_family: EccFamily::BrainpoolPR1
+            }
+    )
 }
 
 /// The blocking-work bound: one operation per CPU, since software work is CPU-bound and more
@@ -38,7 +49,7 @@ pub(crate) fn default_max_blocking_in_flight() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyward_protocol::psa::{Algorithm, DhFamily, EccFamily, KeyPolicy, UsageFlags};
+    use keyward_protocol::psa::{Algorithm, DhFamily, KeyPolicy, UsageFlags};
     use Execution::{Blocking, Inline};
 
     fn key(key_type: KeyType, bits: u32) -> KeyAttributes {
@@ -71,6 +82,12 @@ mod tests {
         );
         let aes = key(KeyType::Aes, 256);
         let hmac = key(KeyType::Hmac, 256);
+        let bp256 = key(
+            KeyType::EccKeyPair {
+                curve_family: EccFamily::BrainpoolPR1,
+            },
+            256,
+        );
         let cases: Vec<(&str, Opcode, Option<&KeyAttributes>, Execution)> = vec![
             ("ECDSA signing", O::PsaSignHash, Some(&p256), Inline),
             (
@@ -123,6 +140,7 @@ mod tests {
                 Inline,
             ),
             ("a key we were not shown", O::PsaSignHash, None, Blocking),
+            ("Brainpool signing", O::PsaSignHash, Some(&bp256), Blocking),
         ];
         for (name, opcode, attributes, expected) in cases {
             assert_eq!(execution(opcode, attributes), expected, "{name}");

@@ -3,7 +3,12 @@
 //! The sealed material is the key in its PSA export format (RSA: PKCS#1 DER; ECC key pair: raw
 //! private scalar; ECC public key: uncompressed point; symmetric: raw bytes), so export is a
 //! decryption and import a validation. RustCrypto's `pkcs8` is used only to convert aws-lc-rs's
-//! PKCS#8 output to PKCS#1 when an RSA key is created.
+//! PKCS#8 output to PKCS#1 when an RSA key is created; RSA keys below 2048 bits and Brainpool
+//! keys are created and checked with RustCrypto (`rc_rsa.rs`, `rc_ecc.rs`).
+//!
+//! Import checks in Parsec's order: the attributes and key type first, then the key data (its
+//! size is read from the data and compared with the declared `bits`: a mismatch is
+//! `InvalidArgument`), and only then whether that size is supported (`NotSupported`).
 
 use aws_lc_rs::encoding::{AsBigEndian, AsDer};
 use aws_lc_rs::signature::{KeyPair, ParsedPublicKey, RsaKeyPair};
@@ -13,8 +18,7 @@ use keyward_protocol::psa::{KeyAttributes, KeyType};
 use pkcs8::der::asn1::ObjectIdentifier;
 use zeroize::Zeroizing;
 
-use crate::capabilities::check_key;
-use crate::{internal, Curve, SoftwareProvider};
+use crate::{internal, rc_ecc, rc_rsa, Curve, SoftwareProvider};
 use keyward_providers::{ImportedKey, KeyHandle, KeyManagement, KeyRef, ProviderError};
 
 /// rsaEncryption (PKCS#1).
@@ -27,7 +31,7 @@ impl KeyManagement for SoftwareProvider {
                 "a public key cannot be generated; generate a key pair",
             ));
         }
-        check_key(CheckType::Generate, attributes)?;
+        self.table.check_key(CheckType::Generate, attributes)?;
         let material = generate_material(attributes)?;
         self.sealer.seal(attributes, &material)
     }
@@ -37,7 +41,7 @@ impl KeyManagement for SoftwareProvider {
         attributes: &KeyAttributes,
         data: &[u8],
     ) -> Result<ImportedKey, ProviderError> {
-        check_key(CheckType::Import, attributes)?;
+        self.table.check_key_type(attributes)?;
         let (material, bits) = parse_import(attributes, data)?;
         if attributes.bits != 0 && attributes.bits != bits {
             return Err(ProviderError::invalid(format!(
@@ -50,7 +54,7 @@ impl KeyManagement for SoftwareProvider {
             ..*attributes
         };
         // The size is known now: refuse sizes the provider could not use.
-        check_key(CheckType::Import, &resolved)?;
+        self.table.check_key(CheckType::Import, &resolved)?;
         let handle = self.sealer.seal(&resolved, &material)?;
         Ok(ImportedKey {
             handle,
@@ -100,11 +104,21 @@ fn generate_material(attributes: &KeyAttributes) -> Result<Secret, ProviderError
     match attributes.key_type {
         KeyType::EccKeyPair { .. } => {
             let curve = Curve::of(attributes)?;
-            let private = agreement::PrivateKey::generate(curve.ecdh())
+            if !curve.on_aws_lc() {
+                return rc_ecc::generate_scalar(curve);
+            }
+            let private = agreement::PrivateKey::generate(curve.ecdh()?)
                 .map_err(internal("EC key generation failed"))?;
-            let scalar = AsBigEndian::<aws_lc_rs::encoding::EcPrivateKeyBin>::as_be_bytes(&private)
-                .map_err(internal("EC private key serialisation failed"))?;
-            let scalar = Zeroizing::new(scalar.as_ref().to_vec());
+            let scalar = if curve == Curve::X25519 {
+                let seed =
+                    AsBigEndian::<aws_lc_rs::encoding::Curve25519SeedBin>::as_be_bytes(&private)
+                        .map_err(internal("X25519 private key serialisation failed"))?;
+                Zeroizing::new(seed.as_ref().to_vec())
+            } else {
+                let bin = AsBigEndian::<aws_lc_rs::encoding::EcPrivateKeyBin>::as_be_bytes(&private)
+                    .map_err(internal("EC private key serialisation failed"))?;
+                Zeroizing::new(bin.as_ref().to_vec())
+            };
             if scalar.len() != curve.scalar_len() {
                 return Err(ProviderError::generic(
                     "EC private scalar of unexpected length",
@@ -117,7 +131,8 @@ fn generate_material(attributes: &KeyAttributes) -> Result<Secret, ProviderError
                 2048 => rsa::KeySize::Rsa2048,
                 3072 => rsa::KeySize::Rsa3072,
                 4096 => rsa::KeySize::Rsa4096,
-                bits => return Err(ProviderError::not_supported(format!("{bits} bit RSA keys"))),
+                // Below 2048 bits (allowed by the table only when min_rsa_bits is lowered).
+                bits => return rc_rsa::generate(bits),
             };
             let pair = RsaKeyPair::generate(size).map_err(internal("RSA key generation failed"))?;
             rsa_private_pkcs1(&pair)
@@ -141,40 +156,52 @@ fn parse_import(attributes: &KeyAttributes, data: &[u8]) -> Result<(Secret, u32)
     let bad = |what: &str| ProviderError::invalid(format!("invalid key data: {what}"));
     match attributes.key_type {
         KeyType::EccKeyPair { curve_family } => {
-            let curve = match attributes.bits {
-                0 => curve_by_len(curve_family, data.len(), |c| c.scalar_len())?,
-                bits => Curve::from_family_bits(curve_family, bits)?,
-            };
-            if data.len() != curve.scalar_len() {
-                return Err(bad(
-                    "an EC private key is the raw big-endian scalar of the curve's size",
-                ));
+            let curve = curve_by_len(curve_family, attributes.bits, data.len(), |c| c.scalar_len())?;
+            if curve.on_aws_lc() {
+                agreement::PrivateKey::from_private_key(curve.ecdh()?, data)
+                    .map_err(|_| bad("the scalar is not a valid private key for the curve"))?;
+            } else {
+                rc_ecc::validate_scalar(curve, data)?;
             }
-            agreement::PrivateKey::from_private_key(curve.ecdh(), data)
-                .map_err(|_| bad("the scalar is not a valid private key for the curve"))?;
             Ok((Zeroizing::new(data.to_vec()), curve.bits()))
         }
         KeyType::EccPublicKey { curve_family } => {
-            let curve = match attributes.bits {
-                0 => curve_by_len(curve_family, data.len(), |c| c.point_len())?,
-                bits => Curve::from_family_bits(curve_family, bits)?,
-            };
-            if data.len() != curve.point_len() || data.first() != Some(&0x04) {
-                return Err(bad(
-                    "an EC public key is an uncompressed point 04 || X || Y",
-                ));
+            let curve = curve_by_len(curve_family, attributes.bits, data.len(), |c| c.point_len())?;
+            match curve {
+                Curve::X25519 => {
+                    // Any 32 bytes are an X25519 public key (RFC 7748 §5).
+                }
+                Curve::P256 | Curve::P384 => {
+                    if data.first() != Some(&0x04) {
+                        return Err(bad(
+                            "an EC public key is an uncompressed point 04 || X || Y",
+                        ));
+                    }
+                    ParsedPublicKey::new(curve.verification()?, data)
+                        .map_err(|_| bad("the point is not on the curve"))?;
+                }
+                Curve::Bp256 | Curve::Bp384 => rc_ecc::validate_point(curve, data)?,
             }
-            ParsedPublicKey::new(curve.verification(), data)
-                .map_err(|_| bad("the point is not on the curve"))?;
             Ok((Zeroizing::new(data.to_vec()), curve.bits()))
         }
         KeyType::RsaKeyPair => {
+            let (small, bits) = rc_rsa::parse_private(data)?;
+            if bits < 2048 {
+                return Ok((rc_rsa::private_der(&small)?, bits));
+            }
             let pair = RsaKeyPair::from_der(data)
                 .map_err(|_| bad("expected a PKCS#1 RSAPrivateKey (DER) of a valid RSA key"))?;
             let bits = modulus_bits(pair.public_key().as_ref())?;
             Ok((rsa_private_pkcs1(&pair)?, bits))
         }
         KeyType::RsaPublicKey => {
+            let (small, bits) = rc_rsa::parse_public(data)?;
+            if bits < 2048 {
+                if rc_rsa::public_der(&small)? != data {
+                    return Err(bad("expected a PKCS#1 RSAPublicKey (DER)"));
+                }
+                return Ok((Zeroizing::new(data.to_vec()), bits));
+            }
             let public = rsa::PublicKey::from_der(data)
                 .map_err(|_| bad("expected a PKCS#1 RSAPublicKey (DER)"))?;
             // aws-lc also accepts SubjectPublicKeyInfo; PSA's format is PKCS#1 only.
@@ -198,22 +225,39 @@ fn parse_import(attributes: &KeyAttributes, data: &[u8]) -> Result<(Secret, u32)
     }
 }
 
+/// The curve of `family` whose keys have `len` bytes (the size comes from the data). A
+/// declared size that disagrees is `InvalidArgument`; a size no supported curve of the family
+/// has is `NotSupported` when the data has that size, `InvalidArgument` otherwise.
 fn curve_by_len(
     family: keyward_protocol::psa::EccFamily,
+    declared_bits: u32,
     len: usize,
     len_of: impl Fn(Curve) -> usize,
 ) -> Result<Curve, ProviderError> {
-    [Curve::P256, Curve::P384]
+    let found = Curve::ALL
         .into_iter()
-        .find(|c| len_of(*c) == len)
-        .map_or_else(
-            || {
-                Err(ProviderError::invalid(format!(
-                    "no supported curve has keys of {len} bytes"
+        .find(|c| c.family() == family && len_of(*c) == len);
+    match found {
+        Some(curve) if declared_bits == 0 || declared_bits == curve.bits() => Ok(curve),
+        Some(curve) => Err(ProviderError::invalid(format!(
+            "the key data holds a {} bit key, the attributes say {declared_bits}",
+            curve.bits()
+        ))),
+        None => {
+            let declared_len = usize::try_from(declared_bits.div_ceil(8)).unwrap_or(usize::MAX);
+            let fits = declared_bits != 0
+                && (len == declared_len || len == 1 + 2 * declared_len);
+            if fits {
+                Err(ProviderError::not_supported(format!(
+                    "{family:?} curves of {declared_bits} bits"
                 )))
-            },
-            |c| Curve::from_family_bits(family, c.bits()),
-        )
+            } else {
+                Err(ProviderError::invalid(format!(
+                    "no supported {family:?} curve has keys of {len} bytes"
+                )))
+            }
+        }
+    }
 }
 
 fn modulus_bits(public_pkcs1: &[u8]) -> Result<u32, ProviderError> {
@@ -241,12 +285,20 @@ pub(crate) fn public_from_material(
     match attributes.key_type {
         KeyType::EccKeyPair { .. } => {
             let curve = Curve::of(attributes)?;
-            let private = agreement::PrivateKey::from_private_key(curve.ecdh(), material)
+            if !curve.on_aws_lc() {
+                return rc_ecc::public_point(curve, material);
+            }
+            let private = agreement::PrivateKey::from_private_key(curve.ecdh()?, material)
                 .map_err(|_| ProviderError::CorruptionDetected)?;
             let public = private
                 .compute_public_key()
                 .map_err(internal("EC public key computation failed"))?;
             Ok(public.as_ref().to_vec())
+        }
+        KeyType::RsaKeyPair if attributes.bits < 2048 => {
+            let (small, _) =
+                rc_rsa::parse_private(material).map_err(|_| ProviderError::CorruptionDetected)?;
+            rc_rsa::public_der(&small.to_public_key())
         }
         KeyType::RsaKeyPair => {
             let pair =

@@ -32,6 +32,8 @@ mod key_management;
 mod mac;
 mod master_key;
 mod random;
+mod rc_ecc;
+mod rc_rsa;
 mod sealed;
 #[cfg(test)]
 mod tests;
@@ -45,6 +47,7 @@ use keyward_protocol::psa::{EccFamily, Hash, KeyAttributes, KeyType};
 use keyward_protocol::{Opcode, ProviderId};
 
 pub use cache::CacheStats;
+pub use capabilities::{markdown as algorithms_markdown, DEFAULT_MIN_RSA_BITS, DOC_BEGIN, DOC_END};
 pub use master_key::{MasterKey, MasterKeyError};
 pub use random::MAX_RANDOM_LEN;
 
@@ -62,15 +65,22 @@ pub const SOFTWARE_PROVIDER_UUID: &str = "8f1e2a6c-5b7d-4c3e-9a0f-6b6579776172";
 pub struct SoftwareConfig {
     /// How many keys' parsed objects to keep (0 disables the cache).
     pub cache_capacity: usize,
+    /// Smallest RSA key accepted, in bits: [`DEFAULT_MIN_RSA_BITS`] (2048) unless an
+    /// administrator lowers it for compatibility with Parsec clients (1024 at the lowest).
+    pub min_rsa_bits: u32,
 }
 
 impl Default for SoftwareConfig {
     fn default() -> Self {
         SoftwareConfig {
             cache_capacity: 1024,
+            min_rsa_bits: DEFAULT_MIN_RSA_BITS,
         }
     }
 }
+
+/// The lowest `min_rsa_bits` the provider accepts.
+pub const LOWEST_MIN_RSA_BITS: u32 = 1024;
 
 /// The aws-lc-rs software provider.
 pub struct SoftwareProvider {
@@ -78,6 +88,7 @@ pub struct SoftwareProvider {
     cache: KeyCache,
     handle_opens: AtomicU64,
     max_blocking_in_flight: usize,
+    table: capabilities::Table,
 }
 
 impl std::fmt::Debug for SoftwareProvider {
@@ -94,7 +105,23 @@ impl SoftwareProvider {
         master_key: &MasterKey,
         config: SoftwareConfig,
     ) -> Result<SoftwareProvider, ProviderError> {
+        if config.min_rsa_bits < LOWEST_MIN_RSA_BITS {
+            return Err(ProviderError::invalid(format!(
+                "min_rsa_bits = {} is below the lowest supported value, {LOWEST_MIN_RSA_BITS}",
+                config.min_rsa_bits
+            )));
+        }
+        if config.min_rsa_bits < DEFAULT_MIN_RSA_BITS {
+            tracing::warn!(
+                min_rsa_bits = config.min_rsa_bits,
+                "RSA keys below 2048 bits are enabled (min_rsa_bits): they are weak, and are served \
+                 by the RustCrypto rsa crate, whose PKCS#1 v1.5 decryption is not constant time"
+            );
+        }
         Ok(SoftwareProvider {
+            table: capabilities::Table {
+                min_rsa_bits: config.min_rsa_bits,
+            },
             sealer: Sealer::new(master_key)?,
             cache: KeyCache::new(config.cache_capacity),
             handle_opens: AtomicU64::new(0),
@@ -192,11 +219,11 @@ impl Provider for SoftwareProvider {
     }
 
     fn opcodes(&self) -> Vec<Opcode> {
-        capabilities::opcodes()
+        self.table.opcodes()
     }
 
     fn can_do(&self, check: CheckType, attributes: &KeyAttributes) -> bool {
-        capabilities::can_do(check, attributes)
+        self.table.can_do(check, attributes)
     }
 
     fn execution(&self, opcode: Opcode, key: Option<&KeyAttributes>) -> Execution {
@@ -208,14 +235,27 @@ impl Provider for SoftwareProvider {
     }
 }
 
-/// The elliptic curves the software provider supports.
+/// The elliptic curves the software provider supports. P-256, P-384 and X25519 run on
+/// aws-lc-rs; the Brainpool curves (and deterministic ECDSA on every curve) on RustCrypto
+/// (`rc_ecc.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Curve {
     P256,
     P384,
+    Bp256,
+    Bp384,
+    X25519,
 }
 
 impl Curve {
+    pub(crate) const ALL: [Curve; 5] = [
+        Curve::P256,
+        Curve::P384,
+        Curve::Bp256,
+        Curve::Bp384,
+        Curve::X25519,
+    ];
+
     /// The curve of an ECC key, or why there is none.
     fn of(attributes: &KeyAttributes) -> Result<Curve, ProviderError> {
         match attributes.key_type {
@@ -229,64 +269,89 @@ impl Curve {
     }
 
     fn from_family_bits(family: EccFamily, bits: u32) -> Result<Curve, ProviderError> {
-        match (family, bits) {
-            (EccFamily::SecpR1, 256) => Ok(Curve::P256),
-            (EccFamily::SecpR1, 384) => Ok(Curve::P384),
-            _ => Err(ProviderError::not_supported(format!(
-                "{family:?} curves of {bits} bits"
-            ))),
+        Curve::ALL
+            .into_iter()
+            .find(|c| c.family() == family && c.bits() == bits)
+            .ok_or_else(|| {
+                ProviderError::not_supported(format!("{family:?} curves of {bits} bits"))
+            })
+    }
+
+    fn family(self) -> EccFamily {
+        match self {
+            Curve::P256 | Curve::P384 => EccFamily::SecpR1,
+            Curve::Bp256 | Curve::Bp384 => EccFamily::BrainpoolPR1,
+            Curve::X25519 => EccFamily::Montgomery,
         }
     }
 
     fn bits(self) -> u32 {
         match self {
-            Curve::P256 => 256,
-            Curve::P384 => 384,
+            Curve::P256 | Curve::Bp256 => 256,
+            Curve::P384 | Curve::Bp384 => 384,
+            Curve::X25519 => 255,
         }
     }
 
     /// Private scalar length (also the length of each of `r`, `s` and the coordinates).
     fn scalar_len(self) -> usize {
         match self {
-            Curve::P256 => 32,
-            Curve::P384 => 48,
+            Curve::P256 | Curve::Bp256 | Curve::X25519 => 32,
+            Curve::P384 | Curve::Bp384 => 48,
         }
     }
 
-    /// Length of an uncompressed point `04 || X || Y`.
+    /// Length of a public key: an uncompressed point `04 || X || Y`, or X25519's 32 bytes.
     fn point_len(self) -> usize {
-        1 + 2 * self.scalar_len()
+        match self {
+            Curve::X25519 => 32,
+            _ => 1 + 2 * self.scalar_len(),
+        }
+    }
+
+    /// True for the curves aws-lc-rs implements (everything but deterministic signing on them
+    /// goes there).
+    fn on_aws_lc(self) -> bool {
+        matches!(self, Curve::P256 | Curve::P384 | Curve::X25519)
     }
 
     /// The fixed-format (`r || s`) signing algorithm aws-lc-rs pairs with this curve.
-    fn signing(self) -> &'static signature::EcdsaSigningAlgorithm {
+    fn signing(self) -> Result<&'static signature::EcdsaSigningAlgorithm, ProviderError> {
         match self {
-            Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+            Curve::P256 => Ok(&signature::ECDSA_P256_SHA256_FIXED_SIGNING),
+            Curve::P384 => Ok(&signature::ECDSA_P384_SHA384_FIXED_SIGNING),
+            other => Err(not_on_aws_lc(other)),
         }
     }
 
-    fn verification(self) -> &'static signature::EcdsaVerificationAlgorithm {
+    fn verification(self) -> Result<&'static signature::EcdsaVerificationAlgorithm, ProviderError> {
         match self {
-            Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
-            Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
+            Curve::P256 => Ok(&signature::ECDSA_P256_SHA256_FIXED),
+            Curve::P384 => Ok(&signature::ECDSA_P384_SHA384_FIXED),
+            other => Err(not_on_aws_lc(other)),
         }
     }
 
     /// The digest aws-lc-rs expects with [`Curve::signing`]; its length is the scalar length.
     fn native_digest(self) -> &'static digest::Algorithm {
         match self {
-            Curve::P256 => &digest::SHA256,
-            Curve::P384 => &digest::SHA384,
+            Curve::P384 | Curve::Bp384 => &digest::SHA384,
+            _ => &digest::SHA256,
         }
     }
 
-    fn ecdh(self) -> &'static agreement::Algorithm {
+    fn ecdh(self) -> Result<&'static agreement::Algorithm, ProviderError> {
         match self {
-            Curve::P256 => &agreement::ECDH_P256,
-            Curve::P384 => &agreement::ECDH_P384,
+            Curve::P256 => Ok(&agreement::ECDH_P256),
+            Curve::P384 => Ok(&agreement::ECDH_P384),
+            Curve::X25519 => Ok(&agreement::X25519),
+            other => Err(not_on_aws_lc(other)),
         }
     }
+}
+
+fn not_on_aws_lc(curve: Curve) -> ProviderError {
+    ProviderError::generic(format!("{curve:?} has no aws-lc-rs path"))
 }
 
 /// The aws-lc-rs digest for a PSA hash, if supported.

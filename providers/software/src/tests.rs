@@ -197,15 +197,15 @@ fn ecdsa_verifies_with_an_imported_public_key_and_openssl_signatures() {
 
 #[test]
 fn p256_signatures_verify_with_the_p256_crate() {
-    use p256::ecdsa::signature::hazmat::PrehashVerifier;
-    use p256::ecdsa::signature::Verifier;
+    use p256_13::ecdsa::signature::hazmat::PrehashVerifier;
+    use p256_13::ecdsa::signature::Verifier;
     let p = provider();
     let key = generate(&p, attrs(P_PAIR, 256, ecdsa_any_hash()));
     let public = p.export_public_key(key.r()).unwrap();
-    let verifier = p256::ecdsa::VerifyingKey::from_sec1_bytes(&public).unwrap();
+    let verifier = p256_13::ecdsa::VerifyingKey::from_sec1_bytes(&public).unwrap();
 
     let sig = p.sign_message(key.r(), ecdsa(Hash::Sha256), MSG).unwrap();
-    let sig = p256::ecdsa::Signature::from_slice(&sig).unwrap();
+    let sig = p256_13::ecdsa::Signature::from_slice(&sig).unwrap();
     verifier.verify(MSG, &sig).unwrap();
     assert!(verifier.verify(b"other", &sig).is_err());
 
@@ -214,12 +214,12 @@ fn p256_signatures_verify_with_the_p256_crate() {
     for h in [Hash::Sha384, Hash::Sha512] {
         let hash = sha(h, MSG);
         let sig = p.sign_hash(key.r(), ecdsa(h), &hash).unwrap();
-        let sig = p256::ecdsa::Signature::from_slice(&sig).unwrap();
+        let sig = p256_13::ecdsa::Signature::from_slice(&sig).unwrap();
         verifier.verify_prehash(&hash, &sig).unwrap();
     }
     // And the other direction: a p256-crate signature verifies here.
-    let signer = p256::ecdsa::SigningKey::from_slice(P256_SCALAR).unwrap();
-    let sig: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(&signer, MSG);
+    let signer = p256_13::ecdsa::SigningKey::from_slice(P256_SCALAR).unwrap();
+    let sig: p256_13::ecdsa::Signature = p256_13::ecdsa::signature::Signer::sign(&signer, MSG);
     let imported = import(&p, attrs(P_PUB, 256, ecdsa_any_hash()), P256_PUBLIC);
     p.verify_message(imported.r(), ecdsa(Hash::Sha256), MSG, &sig.to_bytes())
         .unwrap();
@@ -266,16 +266,17 @@ fn signature_requests_that_do_not_fit() {
         p.sign_hash(ec.r(), ecdsa(Hash::Sha256), &[0; 48]),
         Err(ProviderError::InvalidArgument(_))
     ));
-    assert!(matches!(
-        p.sign_hash(
-            ec.r(),
-            AsymmetricSignature::DeterministicEcdsa {
-                hash_alg: SignHash::Specific(Hash::Sha256)
-            },
-            &[0; 32]
-        ),
-        Err(ProviderError::NotSupported(_))
-    ));
+    // Closed gap (issue 8): deterministic ECDSA signs (RFC 6979), and twice the same.
+    let det = AsymmetricSignature::DeterministicEcdsa {
+        hash_alg: SignHash::Specific(Hash::Sha256),
+    };
+    let det_ec = generate(
+        &p,
+        attrs(P_PAIR, 256, Algorithm::AsymmetricSignature(det)),
+    );
+    let first = p.sign_hash(det_ec.r(), det, &[7; 32]).unwrap();
+    assert_eq!(p.sign_hash(det_ec.r(), det, &[7; 32]).unwrap(), first);
+    p.verify_hash(det_ec.r(), det, &[7; 32], &first).unwrap();
     assert!(matches!(
         p.sign_hash(ec.r(), ecdsa(Hash::Sha1), &[0; 20]),
         Err(ProviderError::NotSupported(_))
@@ -293,10 +294,18 @@ fn signature_requests_that_do_not_fit() {
         p.sign_hash(rsa.r(), ecdsa(Hash::Sha256), &[0; 32]),
         Err(ProviderError::InvalidArgument(_))
     ));
-    assert!(matches!(
-        p.sign_hash(rsa.r(), AsymmetricSignature::RsaPkcs1v15SignRaw, &[0; 32]),
-        Err(ProviderError::NotSupported(_))
-    ));
+    // Closed gap (issue 8): raw PKCS#1 v1.5 signatures (RustCrypto rsa); deterministic, so
+    // two signatures of one input are equal, and they verify.
+    let raw = AsymmetricSignature::RsaPkcs1v15SignRaw;
+    let raw_key = import(
+        &p,
+        attrs(KeyType::RsaKeyPair, 2048, Algorithm::AsymmetricSignature(raw)),
+        RSA_PRIVATE,
+    );
+    let signed = p.sign_hash(raw_key.r(), raw, &[0; 32]).unwrap();
+    assert_eq!(signed.len(), 256);
+    assert_eq!(p.sign_hash(raw_key.r(), raw, &[0; 32]).unwrap(), signed);
+    p.verify_hash(raw_key.r(), raw, &[0; 32], &signed).unwrap();
     // Verifying deterministic-ECDSA signatures is plain ECDSA verification.
     let det = AsymmetricSignature::DeterministicEcdsa {
         hash_alg: SignHash::Specific(Hash::Sha256),
@@ -727,9 +736,17 @@ fn aead_round_trips_and_rejects_tampering() {
         &p.aead_decrypt(aes.r(), gcm(), &nonce, b"", &ct).unwrap()[..],
         b"x"
     );
+    // Closed gap (issue 8): other GCM nonce lengths work (RustCrypto aes-gcm); those outside
+    // 7..=16 bytes stay unsupported, and an empty nonce is invalid.
+    let ct8 = p.aead_encrypt(aes.r(), gcm(), &[0; 8], b"", b"x").unwrap();
+    assert_eq!(&p.aead_decrypt(aes.r(), gcm(), &[0; 8], b"", &ct8).unwrap()[..], b"x");
     assert!(matches!(
-        p.aead_encrypt(aes.r(), gcm(), &[0; 8], b"", b"x"),
+        p.aead_encrypt(aes.r(), gcm(), &[0; 4], b"", b"x"),
         Err(ProviderError::NotSupported(_))
+    ));
+    assert!(matches!(
+        p.aead_encrypt(aes.r(), gcm(), &[], b"", b"x"),
+        Err(ProviderError::InvalidArgument(_))
     ));
     assert!(matches!(
         p.aead_encrypt(keys[3].r(), chacha(), &[0; 8], b"", b"x"),
@@ -743,11 +760,11 @@ fn aead_round_trips_and_rejects_tampering() {
         p.aead_decrypt(aes.r(), gcm(), &nonce, b"", &[0; 15]),
         Err(ProviderError::InvalidArgument(_))
     ));
+    // Closed gap (issue 8): AES-CCM (RustCrypto ccm), 1 byte + 16-byte tag.
     let ccm = Aead::AeadWithDefaultLengthTag(AeadWithDefaultLengthTag::Ccm);
-    assert!(matches!(
-        p.aead_encrypt(aes.r(), ccm, &nonce, b"", b"x"),
-        Err(ProviderError::NotSupported(_))
-    ));
+    let ct = p.aead_encrypt(aes.r(), ccm, &nonce, b"", b"x").unwrap();
+    assert_eq!(ct.len(), 17);
+    assert_eq!(&p.aead_decrypt(aes.r(), ccm, &nonce, b"", &ct).unwrap()[..], b"x");
 }
 
 #[test]
@@ -1141,7 +1158,10 @@ fn the_cache_spares_repeated_decryption() {
     // With the cache off every operation decrypts.
     let uncached = SoftwareProvider::new(
         &MasterKey::generate().unwrap(),
-        SoftwareConfig { cache_capacity: 0 },
+        SoftwareConfig {
+            cache_capacity: 0,
+            ..SoftwareConfig::default()
+        },
     )
     .unwrap();
     let key = generate(&uncached, attrs(P_PAIR, 256, ecdsa_any_hash()));
@@ -1194,15 +1214,18 @@ fn key_creation_refusals() {
         p.generate_key(&attrs(KeyType::Des, 64, Algorithm::None)),
         false,
     );
-    expect(
+    assert_eq!(
         p.generate_key(&attrs(
             P_PAIR,
             256,
             Algorithm::AsymmetricSignature(AsymmetricSignature::DeterministicEcdsa {
                 hash_alg: SignHash::Specific(Hash::Sha256),
             }),
-        )),
-        false,
+        ))
+        .map(|_| ())
+        .map_err(|e| panic!("closed gap (issue 8): deterministic ECDSA keys: {e:?}"))
+        .ok(),
+        Some(()),
     );
     // Import: sizes known only from the data are checked too.
     let imported = p.import_key(&attrs(KeyType::Aes, 0, Algorithm::None), &[0; 20]);
