@@ -104,6 +104,10 @@ pub enum ProviderConfig {
         master_key_path: PathBuf,
         #[serde(default = "default_key_cache_entries")]
         key_cache_entries: usize,
+        /// Smallest RSA key accepted (bits). Default 2048; 1024 at the lowest, for Parsec
+        /// compatibility only (logged as a warning at start).
+        #[serde(default = "default_min_rsa_bits")]
+        min_rsa_bits: u32,
     },
 }
 
@@ -111,11 +115,16 @@ fn default_key_cache_entries() -> usize {
     1024
 }
 
+fn default_min_rsa_bits() -> u32 {
+    keyward_provider_software::DEFAULT_MIN_RSA_BITS
+}
+
 impl Default for ProviderConfig {
     fn default() -> Self {
         ProviderConfig::Software {
             master_key_path: PathBuf::new(),
             key_cache_entries: default_key_cache_entries(),
+            min_rsa_bits: default_min_rsa_bits(),
         }
     }
 }

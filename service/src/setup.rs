@@ -32,6 +32,7 @@ fn build_provider(config: &ProviderConfig, state_dir: &Path) -> anyhow::Result<A
         ProviderConfig::Software {
             master_key_path: configured,
             key_cache_entries,
+            min_rsa_bits,
         } => {
             let (path, create) = master_key_path(configured, state_dir);
             let master = if create {
@@ -44,6 +45,7 @@ fn build_provider(config: &ProviderConfig, state_dir: &Path) -> anyhow::Result<A
                 &master,
                 SoftwareConfig {
                     cache_capacity: *key_cache_entries,
+                    min_rsa_bits: *min_rsa_bits,
                 },
             )?;
             Ok(Arc::new(provider))

@@ -1097,3 +1097,34 @@ mod tests {
         assert_eq!(real.len(), all.len(), "{real:?}");
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    /// `docs/algorithms.md` holds exactly the generated table (between its markers).
+    #[test]
+    fn algorithms_doc_matches_the_table() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/algorithms.md");
+        let doc = std::fs::read_to_string(path).unwrap();
+        let generated = super::markdown();
+        let current = match (doc.find(super::DOC_BEGIN), doc.find(super::DOC_END)) {
+            (Some(begin), Some(end)) if begin < end => {
+                Some(&doc[begin..end + super::DOC_END.len()])
+            }
+            _ => None,
+        };
+        if std::env::var_os("KEYWARD_BLESS_DOCS").is_some() {
+            let updated = match current {
+                Some(old) => doc.replace(old, generated.trim_end()),
+                None => format!("{doc}{generated}"),
+            };
+            std::fs::write(path, updated).unwrap();
+            return;
+        }
+        assert_eq!(
+            current.map(str::trim_end),
+            Some(generated.trim_end()),
+            "docs/algorithms.md disagrees with the capability table; regenerate it with \
+             KEYWARD_BLESS_DOCS=1 cargo test -p keyward-provider-software algorithms_doc"
+        );
+    }
+}
