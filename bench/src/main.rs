@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod algorithms;
 mod daemon;
 mod load;
 mod ops;
@@ -85,6 +86,10 @@ struct Args {
     /// Compare JSON reports instead of running: the first against each of the others.
     #[arg(long, num_args = 2.., value_name = "FILE")]
     compare: Vec<PathBuf>,
+    /// Only measure, in-process, each algorithm served by a RustCrypto crate against its
+    /// closest aws-lc-rs path (one `--duration` each), print the table and exit.
+    #[arg(long)]
+    algorithms: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -131,6 +136,11 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if !args.compare.is_empty() {
         return report::compare(&args.compare);
+    }
+    if args.algorithms {
+        let lines = algorithms::run(Duration::from_secs_f64(args.duration))?;
+        print!("{}", algorithms::table(&lines));
+        return Ok(());
     }
     let out = Out { json: args.json };
     let ops: Vec<Op> = if args.ops.is_empty() {
