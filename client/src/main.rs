@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod capabilities;
+
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -152,6 +154,9 @@ enum Command {
     ListProviders,
     /// List the operations a provider supports (--provider, default: every provider).
     ListOpcodes,
+    /// What each provider supports (key types, sizes, algorithms, hashes), asked of the
+    /// service with ListOpcodes and CanDoCrypto (--provider: only that one; --json too).
+    Capabilities,
     /// List the service's enabled authenticators.
     ListAuthenticators,
     /// List your keys.
@@ -434,6 +439,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
+        }
+        Command::Capabilities => {
+            capabilities::run(&client, cli.global.provider, json_out)?;
         }
         Command::ListOpcodes => {
             let providers: Vec<ProviderId> = match cli.global.provider {

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
-use keyward_e2e_tests::{Daemon, DaemonOptions};
+use keyward_e2e_tests::{Daemon, DaemonOptions, ProviderConfig};
 use parsec_client::core::interface::operations::can_do_crypto::CheckType;
 use parsec_client::core::interface::operations::psa_algorithm::{
     Aead, AeadWithDefaultLengthTag, Algorithm, AsymmetricEncryption, AsymmetricSignature, Hash,
@@ -41,8 +41,17 @@ fn parsec_client(daemon: &Daemon) -> BasicClient {
 }
 
 fn daemon_with_min_rsa_bits(bits: u32) -> Daemon {
+    let ProviderConfig::Software {
+        master_key_path,
+        key_cache_entries,
+        ..
+    } = ProviderConfig::default();
     Daemon::start_with(DaemonOptions {
-        limits: vec![("min_rsa_bits".into(), bits.to_string())],
+        providers: vec![ProviderConfig::Software {
+            master_key_path,
+            key_cache_entries,
+            min_rsa_bits: bits,
+        }],
         ..DaemonOptions::default()
     })
 }
