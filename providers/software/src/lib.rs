@@ -3,15 +3,13 @@
 //! opcodes it advertises come from its capability table; how each operation runs (inline, or
 //! blocking for RSA/DH private keys, at most one per CPU at a time) is in `execution.rs`.
 //!
-//! Supported (`capabilities.rs` has the exact table): SECP-R1 P-256/P-384 key pairs and
-//! public keys (ECDSA with SHA-256/384/512 and ECDSA-any, raw ECDH), RSA 2048/3072/4096 key
-//! pairs and public keys (PKCS#1 v1.5 and PSS signatures with SHA-256/384/512; PKCS#1 v1.5 and
-//! OAEP SHA-1/256/384/512 encryption), AES-128/192/256 (GCM, CTR, CFB, OFB, CBC, ECB, CMAC),
-//! ChaCha20 (ChaCha20-Poly1305), HMAC keys (HMAC-SHA-256/384/512), raw data keys; hashes and
-//! random bytes. Not supported: deterministic ECDSA signing and raw PKCS#1 v1.5 signing (aws-lc-rs
-//! has neither), shortened AEAD tags, AES-CCM, Ed25519 (Parsec's algorithm encoding has no EdDSA
-//! and its curve families no Twisted Edwards), X25519 (nameable as a Montgomery key with ECDH;
-//! aws-lc-rs has it, not wired yet), other curves, DH, key derivation.
+//! What it supports is one table, `capabilities.rs` (also generating `docs/algorithms.md`):
+//! SECP-R1 P-256/P-384, brainpoolP256r1/P384r1 and X25519 keys (ECDSA, deterministic ECDSA,
+//! ECDH), RSA 2048/3072/4096 (and 1024/1536 when `min_rsa_bits` is lowered; PKCS#1 v1.5, raw
+//! PKCS#1 v1.5, PSS, OAEP), AES (GCM, CCM, CTR, CFB, OFB, CBC, ECB, CMAC), ChaCha20-Poly1305,
+//! HMAC, raw data; hashes (SHA-2, SHA-3, RIPEMD-160) and random bytes. aws-lc-rs serves every
+//! algorithm it has; RustCrypto crates (`rc_ecc.rs`, `rc_rsa.rs`, `aead.rs`, `hash.rs`) only what
+//! it lacks. The table also lists what is refused and why (e.g. brainpoolP512r1, Ed25519).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(
