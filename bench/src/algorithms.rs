@@ -174,14 +174,30 @@ pub fn run(duration: Duration) -> anyhow::Result<Vec<AlgLine>> {
     pair(
         "RSA-1024 OAEP-SHA-256 encrypt (rsa)",
         "RSA-2048 OAEP-SHA-256 encrypt (aws-lc-rs)",
-        &mut || Ok(crypt.asymmetric_encrypt(enc1024.r(), oaep, b"secret", None).map(drop)?),
-        &mut || Ok(crypt.asymmetric_encrypt(enc2048.r(), oaep, b"secret", None).map(drop)?),
+        &mut || {
+            Ok(crypt
+                .asymmetric_encrypt(enc1024.r(), oaep, b"secret", None)
+                .map(drop)?)
+        },
+        &mut || {
+            Ok(crypt
+                .asymmetric_encrypt(enc2048.r(), oaep, b"secret", None)
+                .map(drop)?)
+        },
     )?;
     pair(
         "RSA-1024 OAEP-SHA-256 decrypt (rsa)",
         "RSA-2048 OAEP-SHA-256 decrypt (aws-lc-rs)",
-        &mut || Ok(crypt.asymmetric_decrypt(enc1024.r(), oaep, &ct1024, None).map(drop)?),
-        &mut || Ok(crypt.asymmetric_decrypt(enc2048.r(), oaep, &ct2048, None).map(drop)?),
+        &mut || {
+            Ok(crypt
+                .asymmetric_decrypt(enc1024.r(), oaep, &ct1024, None)
+                .map(drop)?)
+        },
+        &mut || {
+            Ok(crypt
+                .asymmetric_decrypt(enc2048.r(), oaep, &ct2048, None)
+                .map(drop)?)
+        },
     )?;
     let raw2048 = generate(attrs(
         KeyType::RsaKeyPair,
@@ -290,14 +306,26 @@ pub fn run(duration: Duration) -> anyhow::Result<Vec<AlgLine>> {
     pair(
         "brainpoolP256r1 ECDH (bp256)",
         "P-256 ECDH (aws-lc-rs)",
-        &mut || Ok(agree.raw_key_agreement(bp_ka.r(), ecdh, &bp_peer).map(drop)?),
-        &mut || Ok(agree.raw_key_agreement(p256_ka.r(), ecdh, &p256_peer).map(drop)?),
+        &mut || {
+            Ok(agree
+                .raw_key_agreement(bp_ka.r(), ecdh, &bp_peer)
+                .map(drop)?)
+        },
+        &mut || {
+            Ok(agree
+                .raw_key_agreement(p256_ka.r(), ecdh, &p256_peer)
+                .map(drop)?)
+        },
     )?;
     pair(
         "X25519 (aws-lc-rs)",
         "P-256 ECDH (aws-lc-rs)",
         &mut || Ok(agree.raw_key_agreement(x_ka.r(), ecdh, &x_peer).map(drop)?),
-        &mut || Ok(agree.raw_key_agreement(p256_ka.r(), ecdh, &p256_peer).map(drop)?),
+        &mut || {
+            Ok(agree
+                .raw_key_agreement(p256_ka.r(), ecdh, &p256_peer)
+                .map(drop)?)
+        },
     )?;
 
     // AEAD, 1 KiB: CCM, GCM with a 13-byte nonce and a 12-byte tag (RustCrypto) against
@@ -316,21 +344,45 @@ pub fn run(duration: Duration) -> anyhow::Result<Vec<AlgLine>> {
     let ct_ccm = aead.aead_encrypt(k_ccm.r(), ccm, &n13, b"", &plaintext)?;
     for (name, key, alg, nonce, ct) in [
         ("AES-128-CCM, 13-byte nonce", &k_ccm, ccm, &n13[..], &ct_ccm),
-        ("AES-128-GCM, 13-byte nonce", &k_gcm, gcm, &n13[..], &Vec::new()),
-        ("AES-128-GCM, 12-byte tag", &k_gcm12, gcm12, &n12[..], &Vec::new()),
+        (
+            "AES-128-GCM, 13-byte nonce",
+            &k_gcm,
+            gcm,
+            &n13[..],
+            &Vec::new(),
+        ),
+        (
+            "AES-128-GCM, 12-byte tag",
+            &k_gcm12,
+            gcm12,
+            &n12[..],
+            &Vec::new(),
+        ),
     ] {
         pair(
             &format!("{name}, encrypt 1 KiB (RustCrypto)"),
             "AES-128-GCM encrypt 1 KiB (aws-lc-rs)",
-            &mut || Ok(aead.aead_encrypt(key.r(), alg, nonce, b"", &plaintext).map(drop)?),
-            &mut || Ok(aead.aead_encrypt(k_gcm.r(), gcm, &n12, b"", &plaintext).map(drop)?),
+            &mut || {
+                Ok(aead
+                    .aead_encrypt(key.r(), alg, nonce, b"", &plaintext)
+                    .map(drop)?)
+            },
+            &mut || {
+                Ok(aead
+                    .aead_encrypt(k_gcm.r(), gcm, &n12, b"", &plaintext)
+                    .map(drop)?)
+            },
         )?;
         if !ct.is_empty() {
             pair(
                 &format!("{name}, decrypt 1 KiB (RustCrypto)"),
                 "AES-128-GCM decrypt 1 KiB (aws-lc-rs)",
                 &mut || Ok(aead.aead_decrypt(key.r(), alg, nonce, b"", ct).map(drop)?),
-                &mut || Ok(aead.aead_decrypt(k_gcm.r(), gcm, &n12, b"", &ct_gcm).map(drop)?),
+                &mut || {
+                    Ok(aead
+                        .aead_decrypt(k_gcm.r(), gcm, &n12, b"", &ct_gcm)
+                        .map(drop)?)
+                },
             )?;
         }
     }

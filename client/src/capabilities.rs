@@ -39,7 +39,9 @@ fn signatures(rsa: bool) -> Vec<Algorithm> {
         }
         out.push(AsymmetricSignature::EcdsaAny);
     }
-    out.into_iter().map(Algorithm::AsymmetricSignature).collect()
+    out.into_iter()
+        .map(Algorithm::AsymmetricSignature)
+        .collect()
 }
 
 fn catalogue() -> Vec<Candidate> {
@@ -90,8 +92,12 @@ fn catalogue() -> Vec<Candidate> {
     }
     for bits in [128, 192, 256] {
         let mut algs = vec![
-            Algorithm::Aead(Aead::AeadWithDefaultLengthTag(AeadWithDefaultLengthTag::Gcm)),
-            Algorithm::Aead(Aead::AeadWithDefaultLengthTag(AeadWithDefaultLengthTag::Ccm)),
+            Algorithm::Aead(Aead::AeadWithDefaultLengthTag(
+                AeadWithDefaultLengthTag::Gcm,
+            )),
+            Algorithm::Aead(Aead::AeadWithDefaultLengthTag(
+                AeadWithDefaultLengthTag::Ccm,
+            )),
         ];
         for tag_length in 4..16 {
             for aead_alg in [AeadWithDefaultLengthTag::Gcm, AeadWithDefaultLengthTag::Ccm] {
@@ -193,7 +199,11 @@ fn can_do(
 }
 
 /// Prints what each crypto provider supports (`provider`: only that one).
-pub fn run(client: &BasicClient, provider: Option<ProviderId>, json_out: bool) -> anyhow::Result<()> {
+pub fn run(
+    client: &BasicClient,
+    provider: Option<ProviderId>,
+    json_out: bool,
+) -> anyhow::Result<()> {
     let providers: Vec<ProviderId> = match provider {
         Some(p) => vec![p],
         None => client.providers()?.to_vec(),
@@ -256,7 +266,10 @@ pub fn run(client: &BasicClient, provider: Option<ProviderId>, json_out: bool) -
         println!("Provider {} ({provider:?})", provider as u8);
         let names: Vec<String> = opcodes.iter().map(|op| format!("{op:?}")).collect();
         println!("  Opcodes: {}", names.join(", "));
-        println!("  {:<40} {:>5}  {:<58} gen imp use", "key type", "bits", "algorithm");
+        println!(
+            "  {:<40} {:>5}  {:<58} gen imp use",
+            "key type", "bits", "algorithm"
+        );
         let mut refused = 0;
         for (c, generate, import, usable) in &rows {
             if !(*generate || *import || *usable) {

@@ -179,7 +179,15 @@ fn rsa_1024_is_refused_by_default_and_works_when_min_rsa_bits_is_lowered() {
     let pem = dir.path().join("rsa1024.pem");
     let pem_path = pem.to_str().unwrap();
     openssl(
-        &["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", pem_path],
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:1024",
+            "-out",
+            pem_path,
+        ],
         b"",
     );
     let der = openssl(
@@ -193,7 +201,13 @@ fn rsa_1024_is_refused_by_default_and_works_when_min_rsa_bits_is_lowered() {
     let ours = client.psa_sign_hash("imported", &digest, pkcs1).unwrap();
     let theirs = openssl(
         &[
-            "pkeyutl", "-sign", "-inkey", pem_path, "-pkeyopt", "digest:sha256", "-pkeyopt",
+            "pkeyutl",
+            "-sign",
+            "-inkey",
+            pem_path,
+            "-pkeyopt",
+            "digest:sha256",
+            "-pkeyopt",
             "rsa_padding_mode:pkcs1",
         ],
         &digest,
@@ -220,7 +234,9 @@ fn rsa_1024_is_refused_by_default_and_works_when_min_rsa_bits_is_lowered() {
             .unwrap();
         let signature = client.psa_sign_hash(name, &digest, alg).unwrap();
         assert_eq!(signature.len(), 128);
-        client.psa_verify_hash(name, &digest, alg, &signature).unwrap();
+        client
+            .psa_verify_hash(name, &digest, alg, &signature)
+            .unwrap();
         let public = client.psa_export_public_key(name).unwrap();
         let out = python(
             &format!(
@@ -236,9 +252,12 @@ fn rsa_1024_is_refused_by_default_and_works_when_min_rsa_bits_is_lowered() {
         client.psa_destroy_key(name).unwrap();
     }
     for (name, alg) in [
-        ("oaep", AsymmetricEncryption::RsaOaep {
-            hash_alg: Hash::Sha256,
-        }),
+        (
+            "oaep",
+            AsymmetricEncryption::RsaOaep {
+                hash_alg: Hash::Sha256,
+            },
+        ),
         ("pkcs1-crypt", AsymmetricEncryption::RsaPkcs1v15Crypt),
     ] {
         client
@@ -282,7 +301,10 @@ fn rsa_1024_is_refused_by_default_and_works_when_min_rsa_bits_is_lowered() {
 
 /// PKCS#1 `RSAPublicKey` DER as a SubjectPublicKeyInfo PEM, via the openssl CLI.
 fn pkcs1_public_to_pem(der: &[u8]) -> Vec<u8> {
-    openssl(&["rsa", "-RSAPublicKey_in", "-inform", "DER", "-pubout"], der)
+    openssl(
+        &["rsa", "-RSAPublicKey_in", "-inform", "DER", "-pubout"],
+        der,
+    )
 }
 
 // ----------------------------------------------------------------------- AES-CCM and GCM
@@ -324,7 +346,9 @@ fn aes_ccm_default_and_shortened_tags() {
         .unwrap();
     assert_eq!(hex(&ct), PARSEC_CCM, "Parsec's CCM vector");
     assert_eq!(
-        client.psa_aead_decrypt("ccm", ccm, &nonce, &aad, &ct).unwrap(),
+        client
+            .psa_aead_decrypt("ccm", ccm, &nonce, &aad, &ct)
+            .unwrap(),
         plaintext
     );
     let mut bad = ct.clone();
@@ -359,7 +383,9 @@ fn aes_ccm_default_and_shortened_tags() {
         );
         assert_eq!(hex(&ours), theirs, "CCM tag {tag} nonce {nonce_len}");
         assert_eq!(
-            client.psa_aead_decrypt(&name, alg, nonce, &aad, &ours).unwrap(),
+            client
+                .psa_aead_decrypt(&name, alg, nonce, &aad, &ours)
+                .unwrap(),
             plaintext
         );
     }
@@ -381,7 +407,9 @@ fn aes_gcm_other_nonce_lengths_and_shortened_tags() {
         .unwrap();
     assert_eq!(hex(&ct), PARSEC_GCM, "Parsec's GCM vector (13-byte nonce)");
     assert_eq!(
-        client.psa_aead_decrypt("gcm", gcm, &nonce, &aad, &ct).unwrap(),
+        client
+            .psa_aead_decrypt("gcm", gcm, &nonce, &aad, &ct)
+            .unwrap(),
         plaintext
     );
     for (tag, nonce_len) in [(12usize, 12usize), (13, 8), (15, 16), (16, 10)] {
@@ -407,7 +435,9 @@ fn aes_gcm_other_nonce_lengths_and_shortened_tags() {
         let theirs = &theirs[..2 * (plaintext.len() + tag)];
         assert_eq!(hex(&ours), theirs, "GCM tag {tag} nonce {nonce_len}");
         assert_eq!(
-            client.psa_aead_decrypt(&name, alg, nonce, &aad, &ours).unwrap(),
+            client
+                .psa_aead_decrypt(&name, alg, nonce, &aad, &ours)
+                .unwrap(),
             plaintext
         );
         let mut bad = ours.clone();
@@ -502,7 +532,11 @@ fn ripemd160_hashes_and_signatures() {
     std::fs::write(&sig_path, &signature).unwrap();
     let verified = openssl(
         &[
-            "dgst", "-ripemd160", "-verify", pem.to_str().unwrap(), "-signature",
+            "dgst",
+            "-ripemd160",
+            "-verify",
+            pem.to_str().unwrap(),
+            "-signature",
             sig_path.to_str().unwrap(),
         ],
         b"message",
@@ -545,7 +579,9 @@ fn brainpool_ecdsa_and_ecdh() {
     ] {
         // ECDH against OpenSSL with a key OpenSSL made.
         let name = format!("ecdh-{bits}");
-        client.psa_generate_key(&name, attrs(pair, bits, ecdh)).unwrap();
+        client
+            .psa_generate_key(&name, attrs(pair, bits, ecdh))
+            .unwrap();
         let ours_public = client.psa_export_public_key(&name).unwrap();
         let out = python(
             &format!(
@@ -569,7 +605,10 @@ fn brainpool_ecdsa_and_ecdh() {
         };
         let name = format!("ecdsa-{bits}");
         client
-            .psa_generate_key(&name, attrs(pair, bits, Algorithm::AsymmetricSignature(alg)))
+            .psa_generate_key(
+                &name,
+                attrs(pair, bits, Algorithm::AsymmetricSignature(alg)),
+            )
             .unwrap();
         let signature = client.psa_sign_message(&name, b"brainpool", alg).unwrap();
         let point = client.psa_export_public_key(&name).unwrap();
@@ -648,7 +687,9 @@ fn x25519_key_agreement() {
         "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"
     );
     // A generated key against OpenSSL.
-    client.psa_generate_key("gen", attrs(pair, 255, ecdh)).unwrap();
+    client
+        .psa_generate_key("gen", attrs(pair, 255, ecdh))
+        .unwrap();
     let ours_public = client.psa_export_public_key("gen").unwrap();
     assert_eq!(ours_public.len(), 32);
     let out = python(
@@ -761,14 +802,21 @@ fn raw_pkcs1v15_signing() {
     let input = sha256(b"raw pkcs1");
     let signature = client.psa_sign_hash("raw", &input, alg).unwrap();
     assert_eq!(signature.len(), 256);
-    client.psa_verify_hash("raw", &input, alg, &signature).unwrap();
+    client
+        .psa_verify_hash("raw", &input, alg, &signature)
+        .unwrap();
     let public = client.psa_export_public_key("raw").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("pub.pem");
     std::fs::write(&pem, pkcs1_public_to_pem(&public)).unwrap();
     let recovered = openssl(
         &[
-            "pkeyutl", "-verifyrecover", "-pubin", "-inkey", pem.to_str().unwrap(), "-pkeyopt",
+            "pkeyutl",
+            "-verifyrecover",
+            "-pubin",
+            "-inkey",
+            pem.to_str().unwrap(),
+            "-pkeyopt",
             "rsa_padding_mode:pkcs1",
         ],
         &signature,
@@ -800,7 +848,9 @@ fn can_do_crypto_without_usage_flags_is_not_supported() {
     let _ = one_flag.policy.usage_flags.set_sign_hash();
     client.can_do_crypto(CheckType::Generate, one_flag).unwrap();
     // New algorithms answer yes, as the table says.
-    let ccm = Algorithm::Aead(Aead::AeadWithDefaultLengthTag(AeadWithDefaultLengthTag::Ccm));
+    let ccm = Algorithm::Aead(Aead::AeadWithDefaultLengthTag(
+        AeadWithDefaultLengthTag::Ccm,
+    ));
     client
         .can_do_crypto(CheckType::Generate, attrs(Type::Aes, 256, ccm))
         .unwrap();
@@ -834,13 +884,25 @@ fn import_checks_declared_bits_against_the_data_before_size_support() {
     let pem = dir.path().join("rsa.pem");
     openssl(
         &[
-            "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out",
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
             pem.to_str().unwrap(),
         ],
         b"",
     );
     let der = openssl(
-        &["rsa", "-in", pem.to_str().unwrap(), "-outform", "DER", "-traditional"],
+        &[
+            "rsa",
+            "-in",
+            pem.to_str().unwrap(),
+            "-outform",
+            "DER",
+            "-traditional",
+        ],
         b"",
     );
     let pkcs1 = Algorithm::AsymmetricSignature(AsymmetricSignature::RsaPkcs1v15Sign {
@@ -854,13 +916,25 @@ fn import_checks_declared_bits_against_the_data_before_size_support() {
     let small_pem = dir.path().join("rsa1024.pem");
     openssl(
         &[
-            "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out",
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:1024",
+            "-out",
             small_pem.to_str().unwrap(),
         ],
         b"",
     );
     let small = openssl(
-        &["rsa", "-in", small_pem.to_str().unwrap(), "-outform", "DER", "-traditional"],
+        &[
+            "rsa",
+            "-in",
+            small_pem.to_str().unwrap(),
+            "-outform",
+            "DER",
+            "-traditional",
+        ],
         b"",
     );
     assert_service_error(

@@ -17,9 +17,7 @@ fn entry<'a>(
         .as_array()
         .unwrap()
         .iter()
-        .find(|k| {
-            k["key_type"] == key_type && k["bits"] == bits && k["algorithm"] == algorithm
-        })
+        .find(|k| k["key_type"] == key_type && k["bits"] == bits && k["algorithm"] == algorithm)
         .unwrap_or_else(|| panic!("no probe for {key_type} {bits} {algorithm}"))
 }
 
@@ -40,20 +38,26 @@ fn capabilities_json_reflects_the_live_table() {
         .iter()
         .map(|o| o.as_str().unwrap())
         .collect();
-    for op in ["PsaAeadEncrypt", "PsaRawKeyAgreement", "PsaHashCompute", "CanDoCrypto"] {
+    for op in [
+        "PsaAeadEncrypt",
+        "PsaRawKeyAgreement",
+        "PsaHashCompute",
+        "CanDoCrypto",
+    ] {
         assert!(opcodes.contains(&op), "{op} missing from {opcodes:?}");
     }
     let bp = "EccKeyPair { curve_family: BrainpoolPR1 }";
     let ecdh = "KeyAgreement(Raw(Ecdh))";
-    let yes = |v: &serde_json::Value| {
-        v["generate"] == true && v["import"] == true && v["use"] == true
-    };
-    let no = |v: &serde_json::Value| {
-        v["generate"] == false && v["import"] == false && v["use"] == false
-    };
+    let yes =
+        |v: &serde_json::Value| v["generate"] == true && v["import"] == true && v["use"] == true;
+    let no =
+        |v: &serde_json::Value| v["generate"] == false && v["import"] == false && v["use"] == false;
     assert!(yes(entry(software, bp, 256, ecdh)));
     assert!(yes(entry(software, bp, 384, ecdh)));
-    assert!(no(entry(software, bp, 512, ecdh)), "brainpoolP512r1 is refused");
+    assert!(
+        no(entry(software, bp, 512, ecdh)),
+        "brainpoolP512r1 is refused"
+    );
     assert!(yes(entry(
         software,
         "EccKeyPair { curve_family: Montgomery }",
@@ -84,12 +88,15 @@ fn capabilities_json_reflects_the_live_table() {
         2048,
         "AsymmetricSignature(RsaPkcs1v15SignRaw)"
     )));
-    assert!(no(entry(
-        software,
-        "RsaKeyPair",
-        1024,
-        "AsymmetricSignature(RsaPkcs1v15SignRaw)"
-    )), "RSA-1024 is refused at the default min_rsa_bits");
+    assert!(
+        no(entry(
+            software,
+            "RsaKeyPair",
+            1024,
+            "AsymmetricSignature(RsaPkcs1v15SignRaw)"
+        )),
+        "RSA-1024 is refused at the default min_rsa_bits"
+    );
     assert!(yes(entry(
         software,
         "EccKeyPair { curve_family: SecpR1 }",
@@ -111,5 +118,8 @@ fn capabilities_json_reflects_the_live_table() {
     let text = run_ok(daemon.cli().arg("capabilities"));
     assert!(text.contains("BrainpoolPR1"), "{text}");
     assert!(text.contains("Ccm"), "{text}");
-    assert!(text.contains("Hashes:") && text.contains("Ripemd160"), "{text}");
+    assert!(
+        text.contains("Hashes:") && text.contains("Ripemd160"),
+        "{text}"
+    );
 }

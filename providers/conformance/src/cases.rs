@@ -75,7 +75,10 @@ pub(crate) fn all(suite: &mut Suite<'_>) {
     });
     suite.case("refuse/usage-flag-missing", refuse_missing_flag);
     suite.case("refuse/algorithm-not-permitted", refuse_wrong_algorithm);
-    suite.case("refuse/can-do-without-usage-flags", refuse_can_do_without_flags);
+    suite.case(
+        "refuse/can-do-without-usage-flags",
+        refuse_can_do_without_flags,
+    );
     suite.case("refuse/aead-tag-length-17", refuse_tag_length_17);
     suite.case("refuse/import-declared-bits-mismatch", refuse_bits_mismatch);
     suite.case("refuse/public-key-cannot-sign", refuse_public_key_signing);
@@ -212,7 +215,11 @@ fn expect_err(what: &str, got: Result<impl std::fmt::Debug, ProviderError>, want
 
 fn hash_kat(s: &Suite<'_>, vector: &Vector) -> Outcome {
     s.needs(&[Opcode::PsaHashCompute, Opcode::PsaHashCompare])?;
-    let ops = s.provider.families().hash.ok_or_else(|| Stop::Skip("no hash family".into()))?;
+    let ops = s
+        .provider
+        .families()
+        .hash
+        .ok_or_else(|| Stop::Skip("no hash family".into()))?;
     let alg = hash_named(v(vector.text("alg"))?)?;
     let msg = v(vector.hex("msg"))?;
     let want = v(vector.hex("out"))?;
@@ -221,12 +228,20 @@ fn hash_kat(s: &Suite<'_>, vector: &Vector) -> Outcome {
     ops.hash_compare(alg, &msg, &want).check("hash_compare")?;
     let mut wrong = want.clone();
     wrong[0] ^= 1;
-    expect_err("compare with a wrong digest", ops.hash_compare(alg, &msg, &wrong), "InvalidSignature")
+    expect_err(
+        "compare with a wrong digest",
+        ops.hash_compare(alg, &msg, &wrong),
+        "InvalidSignature",
+    )
 }
 
 fn hmac_kat(s: &Suite<'_>, vector: &Vector) -> Outcome {
     s.needs(&[Opcode::PsaMacCompute, Opcode::PsaMacVerify])?;
-    let ops = s.provider.families().mac.ok_or_else(|| Stop::Skip("no MAC family".into()))?;
+    let ops = s
+        .provider
+        .families()
+        .mac
+        .ok_or_else(|| Stop::Skip("no MAC family".into()))?;
     let hash = hash_named(v(vector.text("alg"))?)?;
     let key_bytes = v(vector.hex("key"))?;
     let msg = v(vector.hex("msg"))?;
@@ -237,17 +252,28 @@ fn hmac_kat(s: &Suite<'_>, vector: &Vector) -> Outcome {
         verify_message: true,
         ..UsageFlags::default()
     };
-    let key = s.import(attrs(KeyType::Hmac, 0, Algorithm::Mac(alg), flags), &key_bytes)?;
-    let got = authorized(&key, KeyUse::MacCompute(alg), || ops.mac_compute(key.r(), alg, &msg))
-        .check("mac_compute")?;
+    let key = s.import(
+        attrs(KeyType::Hmac, 0, Algorithm::Mac(alg), flags),
+        &key_bytes,
+    )?;
+    let got = authorized(&key, KeyUse::MacCompute(alg), || {
+        ops.mac_compute(key.r(), alg, &msg)
+    })
+    .check("mac_compute")?;
     expect_eq("HMAC", &got, &want)?;
-    authorized(&key, KeyUse::MacVerify(alg), || ops.mac_verify(key.r(), alg, &msg, &want))
-        .check("mac_verify")
+    authorized(&key, KeyUse::MacVerify(alg), || {
+        ops.mac_verify(key.r(), alg, &msg, &want)
+    })
+    .check("mac_verify")
 }
 
 fn aead_kat(s: &Suite<'_>, vector: &Vector) -> Outcome {
     s.needs(&[Opcode::PsaAeadEncrypt, Opcode::PsaAeadDecrypt])?;
-    let ops = s.provider.families().aead.ok_or_else(|| Stop::Skip("no AEAD family".into()))?;
+    let ops = s
+        .provider
+        .families()
+        .aead
+        .ok_or_else(|| Stop::Skip("no AEAD family".into()))?;
     let base = match v(vector.text("alg"))? {
         "gcm" => AeadWithDefaultLengthTag::Gcm,
         "ccm" => AeadWithDefaultLengthTag::Ccm,
@@ -294,7 +320,11 @@ fn aead_kat(s: &Suite<'_>, vector: &Vector) -> Outcome {
 
 fn det_ecdsa_kat(s: &Suite<'_>, vector: &Vector) -> Outcome {
     s.needs(&[Opcode::PsaSignHash, Opcode::PsaVerifyHash])?;
-    let ops = s.provider.families().sign.ok_or_else(|| Stop::Skip("no signature family".into()))?;
+    let ops = s
+        .provider
+        .families()
+        .sign
+        .ok_or_else(|| Stop::Skip("no signature family".into()))?;
     let curve_family = family(v(vector.text("curve"))?)?;
     let bits = v(vector.number("bits"))?;
     let hash = hash_named(v(vector.text("hash"))?)?;
@@ -312,10 +342,16 @@ fn det_ecdsa_kat(s: &Suite<'_>, vector: &Vector) -> Outcome {
     )?;
     let msg = v(vector.text("msg_text"))?.as_bytes().to_vec();
     let want = v(vector.hex("sig"))?;
-    let hashes = s.provider.families().hash.ok_or_else(|| Stop::Skip("no hash family".into()))?;
+    let hashes = s
+        .provider
+        .families()
+        .hash
+        .ok_or_else(|| Stop::Skip("no hash family".into()))?;
     let digest = hashes.hash_compute(hash, &msg).check("hash_compute")?;
-    let got = authorized(&key, KeyUse::SignHash(alg), || ops.sign_hash(key.r(), alg, &digest))
-        .check("sign_hash")?;
+    let got = authorized(&key, KeyUse::SignHash(alg), || {
+        ops.sign_hash(key.r(), alg, &digest)
+    })
+    .check("sign_hash")?;
     expect_eq("signature", &got, &want)?;
     authorized(&key, KeyUse::VerifyHash(alg), || {
         ops.verify_hash(key.r(), alg, &digest, &want)
@@ -371,7 +407,11 @@ fn export_public(s: &Suite<'_>, key: &crate::Key<'_>) -> Result<Vec<u8>, Stop> {
 fn ecdsa_p256_cross(s: &Suite<'_>) -> Outcome {
     use p256::ecdsa::signature::{Signer, Verifier};
     s.needs(&[Opcode::PsaSignMessage, Opcode::PsaVerifyMessage])?;
-    let ops = s.provider.families().sign.ok_or_else(|| Stop::Skip("no signature family".into()))?;
+    let ops = s
+        .provider
+        .families()
+        .sign
+        .ok_or_else(|| Stop::Skip("no signature family".into()))?;
     let alg = ecdsa_sha256();
     let key = s.generate(attrs(
         secp_pair(),
@@ -416,7 +456,11 @@ fn ecdsa_p256_cross(s: &Suite<'_>) -> Outcome {
 fn ecdsa_p384_cross(s: &Suite<'_>) -> Outcome {
     use p384::ecdsa::signature::hazmat::PrehashVerifier;
     s.needs(&[Opcode::PsaSignHash])?;
-    let ops = s.provider.families().sign.ok_or_else(|| Stop::Skip("no signature family".into()))?;
+    let ops = s
+        .provider
+        .families()
+        .sign
+        .ok_or_else(|| Stop::Skip("no signature family".into()))?;
     let alg = AsymmetricSignature::Ecdsa {
         hash_alg: SignHash::Specific(Hash::Sha384),
     };
@@ -430,8 +474,10 @@ fn ecdsa_p384_cross(s: &Suite<'_>) -> Outcome {
         use sha2::Digest;
         sha2::Sha384::digest(b"conformance: P-384").to_vec()
     };
-    let signature = authorized(&key, KeyUse::SignHash(alg), || ops.sign_hash(key.r(), alg, &digest))
-        .check("sign_hash")?;
+    let signature = authorized(&key, KeyUse::SignHash(alg), || {
+        ops.sign_hash(key.r(), alg, &digest)
+    })
+    .check("sign_hash")?;
     let public = export_public(s, &key)?;
     let verifier = p384::ecdsa::VerifyingKey::from_sec1_bytes(&public)
         .map_err(|e| fail(format!("p384 rejects the exported key: {e}")))?;
@@ -457,7 +503,11 @@ fn rsa_public(der: &[u8]) -> Result<rsa::RsaPublicKey, Stop> {
 
 fn rsa_sign_cross(s: &Suite<'_>, bits: u32, scheme: Scheme) -> Outcome {
     s.needs(&[Opcode::PsaSignHash])?;
-    let ops = s.provider.families().sign.ok_or_else(|| Stop::Skip("no signature family".into()))?;
+    let ops = s
+        .provider
+        .families()
+        .sign
+        .ok_or_else(|| Stop::Skip("no signature family".into()))?;
     let sha = SignHash::Specific(Hash::Sha256);
     let alg = match scheme {
         Scheme::Pkcs1 => AsymmetricSignature::RsaPkcs1v15Sign { hash_alg: sha },
@@ -471,11 +521,17 @@ fn rsa_sign_cross(s: &Suite<'_>, bits: u32, scheme: Scheme) -> Outcome {
         sign_flags(),
     ))?;
     let digest = sha256(b"conformance: RSA");
-    let signature = authorized(&key, KeyUse::SignHash(alg), || ops.sign_hash(key.r(), alg, &digest))
-        .check("sign_hash")?;
+    let signature = authorized(&key, KeyUse::SignHash(alg), || {
+        ops.sign_hash(key.r(), alg, &digest)
+    })
+    .check("sign_hash")?;
     let public = rsa_public(&export_public(s, &key)?)?;
     let verified = match scheme {
-        Scheme::Pkcs1 => public.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest, &signature),
+        Scheme::Pkcs1 => public.verify(
+            rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+            &digest,
+            &signature,
+        ),
         Scheme::Pss => public.verify(rsa::Pss::new::<sha2::Sha256>(), &digest, &signature),
         Scheme::Raw => public.verify(rsa::Pkcs1v15Sign::new_unprefixed(), &digest, &signature),
     };
@@ -543,7 +599,11 @@ fn random_bytes(s: &Suite<'_>, len: usize) -> Result<Vec<u8>, Stop> {
 fn aes_gcm_cross(s: &Suite<'_>) -> Outcome {
     use aes_gcm::aead::{Aead as _, KeyInit, Payload};
     s.needs(&[Opcode::PsaAeadEncrypt])?;
-    let ops = s.provider.families().aead.ok_or_else(|| Stop::Skip("no AEAD family".into()))?;
+    let ops = s
+        .provider
+        .families()
+        .aead
+        .ok_or_else(|| Stop::Skip("no AEAD family".into()))?;
     let alg = Aead::AeadWithDefaultLengthTag(AeadWithDefaultLengthTag::Gcm);
     let key_bytes = random_bytes(s, 32)?;
     let key = s.import(
@@ -572,7 +632,11 @@ fn aes_gcm_cross(s: &Suite<'_>) -> Outcome {
 fn hmac_cross(s: &Suite<'_>) -> Outcome {
     use hmac::Mac as _;
     s.needs(&[Opcode::PsaMacCompute])?;
-    let ops = s.provider.families().mac.ok_or_else(|| Stop::Skip("no MAC family".into()))?;
+    let ops = s
+        .provider
+        .families()
+        .mac
+        .ok_or_else(|| Stop::Skip("no MAC family".into()))?;
     let alg = Mac::FullLength(FullLengthMac::Hmac {
         hash_alg: Hash::Sha256,
     });
@@ -593,8 +657,8 @@ fn hmac_cross(s: &Suite<'_>) -> Outcome {
         ops.mac_compute(key.r(), alg, b"conformance")
     })
     .check("mac_compute")?;
-    let mut theirs = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key_bytes)
-        .map_err(|_| fail("hmac key"))?;
+    let mut theirs =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(&key_bytes).map_err(|_| fail("hmac key"))?;
     theirs.update(b"conformance");
     expect_eq("HMAC", &got, &theirs.finalize().into_bytes())
 }
@@ -603,16 +667,29 @@ fn hmac_cross(s: &Suite<'_>) -> Outcome {
 /// deterministic signatures must repeat, randomized ones must not.
 fn ecdsa_round_trip(s: &Suite<'_>, key_type: KeyType, bits: u32, deterministic: bool) -> Outcome {
     s.needs(&[Opcode::PsaSignHash, Opcode::PsaVerifyHash])?;
-    let ops = s.provider.families().sign.ok_or_else(|| Stop::Skip("no signature family".into()))?;
+    let ops = s
+        .provider
+        .families()
+        .sign
+        .ok_or_else(|| Stop::Skip("no signature family".into()))?;
     let sha = SignHash::Specific(Hash::Sha256);
     let alg = if deterministic {
         AsymmetricSignature::DeterministicEcdsa { hash_alg: sha }
     } else {
         AsymmetricSignature::Ecdsa { hash_alg: sha }
     };
-    let key = s.generate(attrs(key_type, bits, Algorithm::AsymmetricSignature(alg), sign_flags()))?;
+    let key = s.generate(attrs(
+        key_type,
+        bits,
+        Algorithm::AsymmetricSignature(alg),
+        sign_flags(),
+    ))?;
     let digest = sha256(b"conformance: round trip");
-    let sign = || authorized(&key, KeyUse::SignHash(alg), || ops.sign_hash(key.r(), alg, &digest));
+    let sign = || {
+        authorized(&key, KeyUse::SignHash(alg), || {
+            ops.sign_hash(key.r(), alg, &digest)
+        })
+    };
     let first = sign().check("sign_hash")?;
     let second = sign().check("sign_hash")?;
     if deterministic != (first == second) {
@@ -621,7 +698,8 @@ fn ecdsa_round_trip(s: &Suite<'_>, key_type: KeyType, bits: u32, deterministic: 
             if deterministic { "not " } else { "" }
         )));
     }
-    ops.verify_hash(key.r(), alg, &digest, &first).check("verify_hash")?;
+    ops.verify_hash(key.r(), alg, &digest, &first)
+        .check("verify_hash")?;
     let mut wrong = digest.clone();
     wrong[0] ^= 1;
     expect_err(
@@ -640,7 +718,12 @@ fn ecdh_both_ways(s: &Suite<'_>, key_type: KeyType, bits: u32) -> Outcome {
         .key_agreement
         .ok_or_else(|| Stop::Skip("no key-agreement family".into()))?;
     let alg = RawKeyAgreement::Ecdh;
-    let a = attrs(key_type, bits, Algorithm::KeyAgreement(KeyAgreement::Raw(alg)), derive_flags());
+    let a = attrs(
+        key_type,
+        bits,
+        Algorithm::KeyAgreement(KeyAgreement::Raw(alg)),
+        derive_flags(),
+    );
     let alice = s.generate(a)?;
     let bob = s.generate(a)?;
     let alice_public = export_public(s, &alice)?;
@@ -659,7 +742,11 @@ fn ecdh_both_ways(s: &Suite<'_>, key_type: KeyType, bits: u32) -> Outcome {
 // ----------------------------------------------------------------------------- refusals
 
 fn refuse_missing_flag(s: &Suite<'_>) -> Outcome {
-    let ops = s.provider.families().sign.ok_or_else(|| Stop::Skip("no signature family".into()))?;
+    let ops = s
+        .provider
+        .families()
+        .sign
+        .ok_or_else(|| Stop::Skip("no signature family".into()))?;
     let alg = ecdsa_sha256();
     let verify_only = UsageFlags {
         verify_hash: true,
@@ -674,13 +761,19 @@ fn refuse_missing_flag(s: &Suite<'_>) -> Outcome {
     let digest = sha256(b"refused");
     expect_err(
         "signing with a verify-only key",
-        authorized(&key, KeyUse::SignHash(alg), || ops.sign_hash(key.r(), alg, &digest)),
+        authorized(&key, KeyUse::SignHash(alg), || {
+            ops.sign_hash(key.r(), alg, &digest)
+        }),
         "NotPermitted",
     )
 }
 
 fn refuse_wrong_algorithm(s: &Suite<'_>) -> Outcome {
-    let ops = s.provider.families().sign.ok_or_else(|| Stop::Skip("no signature family".into()))?;
+    let ops = s
+        .provider
+        .families()
+        .sign
+        .ok_or_else(|| Stop::Skip("no signature family".into()))?;
     let key = s.generate(attrs(
         secp_pair(),
         256,
@@ -693,7 +786,9 @@ fn refuse_wrong_algorithm(s: &Suite<'_>) -> Outcome {
     let digest = [0u8; 48];
     expect_err(
         "signing with an algorithm the policy does not permit",
-        authorized(&key, KeyUse::SignHash(other), || ops.sign_hash(key.r(), other, &digest)),
+        authorized(&key, KeyUse::SignHash(other), || {
+            ops.sign_hash(key.r(), other, &digest)
+        }),
         "NotPermitted",
     )
 }
@@ -731,7 +826,11 @@ fn refuse_tag_length_17(s: &Suite<'_>) -> Outcome {
             attributes: &imported.attributes,
         });
     }
-    expect_err("importing an AES key for GCM with a 17-byte tag", result.map(|_| ()), "InvalidArgument")
+    expect_err(
+        "importing an AES key for GCM with a 17-byte tag",
+        result.map(|_| ()),
+        "InvalidArgument",
+    )
 }
 
 fn refuse_bits_mismatch(s: &Suite<'_>) -> Outcome {
@@ -755,11 +854,19 @@ fn refuse_bits_mismatch(s: &Suite<'_>) -> Outcome {
             attributes: &imported.attributes,
         });
     }
-    expect_err("importing 256-bit key data declared as 384 bits", result.map(|_| ()), "InvalidArgument")
+    expect_err(
+        "importing 256-bit key data declared as 384 bits",
+        result.map(|_| ()),
+        "InvalidArgument",
+    )
 }
 
 fn refuse_public_key_signing(s: &Suite<'_>) -> Outcome {
-    let ops = s.provider.families().sign.ok_or_else(|| Stop::Skip("no signature family".into()))?;
+    let ops = s
+        .provider
+        .families()
+        .sign
+        .ok_or_else(|| Stop::Skip("no signature family".into()))?;
     let alg = ecdsa_sha256();
     let pair = s.generate(attrs(
         secp_pair(),
@@ -782,7 +889,9 @@ fn refuse_public_key_signing(s: &Suite<'_>) -> Outcome {
     let digest = sha256(b"refused");
     expect_err(
         "signing with a public key",
-        authorized(&key, KeyUse::SignHash(alg), || ops.sign_hash(key.r(), alg, &digest)),
+        authorized(&key, KeyUse::SignHash(alg), || {
+            ops.sign_hash(key.r(), alg, &digest)
+        }),
         "InvalidArgument",
     )
 }

@@ -115,7 +115,9 @@ impl<'a> Suite<'a> {
     pub(crate) fn needs(&self, opcodes: &[Opcode]) -> Outcome {
         let served = self.provider.opcodes();
         match opcodes.iter().find(|op| !served.contains(op)) {
-            Some(op) => Err(Stop::Skip(format!("{op:?} is not in the provider's opcodes"))),
+            Some(op) => Err(Stop::Skip(format!(
+                "{op:?} is not in the provider's opcodes"
+            ))),
             None => Ok(()),
         }
     }

@@ -151,7 +151,8 @@ fn resolve(attributes: &KeyAttributes, alg: Aead, nonce: &[u8]) -> Result<Route,
     let (min, max) = nonce_range(base);
     let len = u32::try_from(nonce.len()).unwrap_or(u32::MAX);
     if !(min..=max).contains(&len) {
-        let message = format!("{base:?} with a {len}-byte nonce (this provider takes {min} to {max})");
+        let message =
+            format!("{base:?} with a {len}-byte nonce (this provider takes {min} to {max})");
         // GCM defines every non-empty nonce; we offer only some (capability table).
         return Err(if base == AeadWithDefaultLengthTag::Gcm && len > 0 {
             ProviderError::not_supported(message)
@@ -232,7 +233,9 @@ impl<T: AeadInPlace> DynAead for T {
 
 use aes_gcm::aead::generic_array::typenum::Unsigned;
 
-fn build<T: KeyInit + AeadInPlace + 'static>(key: &[u8]) -> Result<Box<dyn DynAead>, ProviderError> {
+fn build<T: KeyInit + AeadInPlace + 'static>(
+    key: &[u8],
+) -> Result<Box<dyn DynAead>, ProviderError> {
     T::new_from_slice(key)
         .map(|cipher| Box::new(cipher) as Box<dyn DynAead>)
         .map_err(|_| ProviderError::CorruptionDetected)
@@ -304,7 +307,11 @@ macro_rules! ccm_tag {
 }
 
 /// The RustCrypto cipher for a route, key and nonce length.
-fn rc_cipher(route: Route, key: &[u8], nonce_len: usize) -> Result<Box<dyn DynAead>, ProviderError> {
+fn rc_cipher(
+    route: Route,
+    key: &[u8],
+    nonce_len: usize,
+) -> Result<Box<dyn DynAead>, ProviderError> {
     match (route, key.len()) {
         (Route::RcGcm { tag }, 16) => gcm_nonce!(Aes128, nonce_len, tag, key),
         (Route::RcGcm { tag }, 24) => gcm_nonce!(Aes192, nonce_len, tag, key),

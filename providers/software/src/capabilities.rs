@@ -502,7 +502,8 @@ pub(crate) struct Table {
 
 impl Table {
     fn allows_bits(self, key_type: KeyType, bits: u32) -> bool {
-        !matches!(key_type, KeyType::RsaKeyPair | KeyType::RsaPublicKey) || bits >= self.min_rsa_bits
+        !matches!(key_type, KeyType::RsaKeyPair | KeyType::RsaPublicKey)
+            || bits >= self.min_rsa_bits
     }
 
     /// The rows visible under this configuration, with their size sets.
@@ -719,7 +720,9 @@ pub(crate) fn algorithm_name(alg: Algorithm) -> String {
 
 fn key_type_name(key_type: KeyType) -> String {
     match key_type {
-        KeyType::EccKeyPair { curve_family } => format!("ECC key pair ({})", family_name(curve_family)),
+        KeyType::EccKeyPair { curve_family } => {
+            format!("ECC key pair ({})", family_name(curve_family))
+        }
         KeyType::EccPublicKey { curve_family } => {
             format!("ECC public key ({})", family_name(curve_family))
         }

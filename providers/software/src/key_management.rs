@@ -115,8 +115,9 @@ fn generate_material(attributes: &KeyAttributes) -> Result<Secret, ProviderError
                         .map_err(internal("X25519 private key serialisation failed"))?;
                 Zeroizing::new(seed.as_ref().to_vec())
             } else {
-                let bin = AsBigEndian::<aws_lc_rs::encoding::EcPrivateKeyBin>::as_be_bytes(&private)
-                    .map_err(internal("EC private key serialisation failed"))?;
+                let bin =
+                    AsBigEndian::<aws_lc_rs::encoding::EcPrivateKeyBin>::as_be_bytes(&private)
+                        .map_err(internal("EC private key serialisation failed"))?;
                 Zeroizing::new(bin.as_ref().to_vec())
             };
             if scalar.len() != curve.scalar_len() {
@@ -156,7 +157,9 @@ fn parse_import(attributes: &KeyAttributes, data: &[u8]) -> Result<(Secret, u32)
     let bad = |what: &str| ProviderError::invalid(format!("invalid key data: {what}"));
     match attributes.key_type {
         KeyType::EccKeyPair { curve_family } => {
-            let curve = curve_by_len(curve_family, attributes.bits, data.len(), |c| c.scalar_len())?;
+            let curve = curve_by_len(curve_family, attributes.bits, data.len(), |c| {
+                c.scalar_len()
+            })?;
             if curve.on_aws_lc() {
                 agreement::PrivateKey::from_private_key(curve.ecdh()?, data)
                     .map_err(|_| bad("the scalar is not a valid private key for the curve"))?;
@@ -245,8 +248,7 @@ fn curve_by_len(
         ))),
         None => {
             let declared_len = usize::try_from(declared_bits.div_ceil(8)).unwrap_or(usize::MAX);
-            let fits = declared_bits != 0
-                && (len == declared_len || len == 1 + 2 * declared_len);
+            let fits = declared_bits != 0 && (len == declared_len || len == 1 + 2 * declared_len);
             if fits {
                 Err(ProviderError::not_supported(format!(
                     "{family:?} curves of {declared_bits} bits"

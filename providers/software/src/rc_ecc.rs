@@ -99,7 +99,11 @@ pub(crate) fn sign(
     if deterministic.is_none() {
         aws_lc_rs::rand::fill(&mut *extra).map_err(|_| ProviderError::InsufficientEntropy)?;
     }
-    let ad: &[u8] = if deterministic.is_some() { &[] } else { &*extra };
+    let ad: &[u8] = if deterministic.is_some() {
+        &[]
+    } else {
+        &*extra
+    };
     with_curve!(curve, C => {
         let secret =
             SecretKey::<C>::from_slice(scalar).map_err(|_| ProviderError::CorruptionDetected)?;

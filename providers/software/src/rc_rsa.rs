@@ -9,7 +9,9 @@
 //! explicit policy.
 
 use rand_core::OsRng;
-use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey, EncodeRsaPublicKey};
+use rsa::pkcs1::{
+    DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey, EncodeRsaPublicKey,
+};
 use rsa::traits::PublicKeyParts;
 use rsa::{Oaep, Pkcs1v15Encrypt, Pkcs1v15Sign, Pss, RsaPrivateKey, RsaPublicKey};
 use zeroize::Zeroizing;
@@ -146,10 +148,10 @@ fn oaep_padding(hash: Hash, label: Option<&[u8]>) -> Result<Oaep, ProviderError>
     };
     if let Some(label) = label.filter(|l| !l.is_empty()) {
         // The crate takes the label as a string; PSA's is bytes.
-        padding.label = Some(
-            String::from_utf8(label.to_vec())
-                .map_err(|_| ProviderError::not_supported("a non-UTF-8 OAEP label below 2048 bits"))?,
-        );
+        padding.label =
+            Some(String::from_utf8(label.to_vec()).map_err(|_| {
+                ProviderError::not_supported("a non-UTF-8 OAEP label below 2048 bits")
+            })?);
     }
     Ok(padding)
 }

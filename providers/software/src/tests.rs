@@ -270,10 +270,7 @@ fn signature_requests_that_do_not_fit() {
     let det = AsymmetricSignature::DeterministicEcdsa {
         hash_alg: SignHash::Specific(Hash::Sha256),
     };
-    let det_ec = generate(
-        &p,
-        attrs(P_PAIR, 256, Algorithm::AsymmetricSignature(det)),
-    );
+    let det_ec = generate(&p, attrs(P_PAIR, 256, Algorithm::AsymmetricSignature(det)));
     let first = p.sign_hash(det_ec.r(), det, &[7; 32]).unwrap();
     assert_eq!(p.sign_hash(det_ec.r(), det, &[7; 32]).unwrap(), first);
     p.verify_hash(det_ec.r(), det, &[7; 32], &first).unwrap();
@@ -299,7 +296,11 @@ fn signature_requests_that_do_not_fit() {
     let raw = AsymmetricSignature::RsaPkcs1v15SignRaw;
     let raw_key = import(
         &p,
-        attrs(KeyType::RsaKeyPair, 2048, Algorithm::AsymmetricSignature(raw)),
+        attrs(
+            KeyType::RsaKeyPair,
+            2048,
+            Algorithm::AsymmetricSignature(raw),
+        ),
         RSA_PRIVATE,
     );
     let signed = p.sign_hash(raw_key.r(), raw, &[0; 32]).unwrap();
@@ -739,7 +740,10 @@ fn aead_round_trips_and_rejects_tampering() {
     // Closed gap (issue 8): other GCM nonce lengths work (RustCrypto aes-gcm); those outside
     // 7..=16 bytes stay unsupported, and an empty nonce is invalid.
     let ct8 = p.aead_encrypt(aes.r(), gcm(), &[0; 8], b"", b"x").unwrap();
-    assert_eq!(&p.aead_decrypt(aes.r(), gcm(), &[0; 8], b"", &ct8).unwrap()[..], b"x");
+    assert_eq!(
+        &p.aead_decrypt(aes.r(), gcm(), &[0; 8], b"", &ct8).unwrap()[..],
+        b"x"
+    );
     assert!(matches!(
         p.aead_encrypt(aes.r(), gcm(), &[0; 4], b"", b"x"),
         Err(ProviderError::NotSupported(_))
@@ -764,7 +768,10 @@ fn aead_round_trips_and_rejects_tampering() {
     let ccm = Aead::AeadWithDefaultLengthTag(AeadWithDefaultLengthTag::Ccm);
     let ct = p.aead_encrypt(aes.r(), ccm, &nonce, b"", b"x").unwrap();
     assert_eq!(ct.len(), 17);
-    assert_eq!(&p.aead_decrypt(aes.r(), ccm, &nonce, b"", &ct).unwrap()[..], b"x");
+    assert_eq!(
+        &p.aead_decrypt(aes.r(), ccm, &nonce, b"", &ct).unwrap()[..],
+        b"x"
+    );
 }
 
 #[test]
