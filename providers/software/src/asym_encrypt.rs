@@ -30,6 +30,7 @@ impl AsymmetricCrypt for SoftwareProvider {
                 "asymmetric encryption needs an RSA key",
             ));
         }
+        self.check_rsa_size(key.attributes)?;
         let oaep = oaep_algorithm(alg, salt)?;
         if key.attributes.bits < 2048 {
             let parsed = self.rc_rsa_public(key)?;
@@ -101,6 +102,7 @@ impl AsymmetricCrypt for SoftwareProvider {
                 ))
             }
         }
+        self.check_rsa_size(key.attributes)?;
         let oaep = oaep_algorithm(alg, salt)?;
         if key.attributes.bits < 2048 {
             let parsed = self.rc_rsa_private(key)?;

@@ -42,6 +42,7 @@ impl AsymmetricSign for SoftwareProvider {
         alg: AsymmetricSignature,
         hash: &[u8],
     ) -> Result<Vec<u8>, ProviderError> {
+        self.check_rsa_size(key.attributes)?;
         let scheme = resolve(key.attributes, alg, true)?;
         check_hash_len(alg, hash)?;
         self.sign_digest(key, scheme, hash)
@@ -54,6 +55,7 @@ impl AsymmetricSign for SoftwareProvider {
         hash: &[u8],
         signature: &[u8],
     ) -> Result<(), ProviderError> {
+        self.check_rsa_size(key.attributes)?;
         let scheme = resolve(key.attributes, alg, false)?;
         check_hash_len(alg, hash)?;
         self.verify_digest(key, scheme, hash, signature)
@@ -65,6 +67,7 @@ impl AsymmetricSign for SoftwareProvider {
         alg: AsymmetricSignature,
         message: &[u8],
     ) -> Result<Vec<u8>, ProviderError> {
+        self.check_rsa_size(key.attributes)?;
         let scheme = resolve(key.attributes, alg, true)?;
         let hash = message_hash(alg, message)?;
         self.sign_digest(key, scheme, &hash)
@@ -77,6 +80,7 @@ impl AsymmetricSign for SoftwareProvider {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), ProviderError> {
+        self.check_rsa_size(key.attributes)?;
         let scheme = resolve(key.attributes, alg, false)?;
         let hash = message_hash(alg, message)?;
         self.verify_digest(key, scheme, &hash, signature)

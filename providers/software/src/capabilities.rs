@@ -473,6 +473,14 @@ pub(crate) const REFUSED: &[(&str, &str)] = &[
         "`PsaErrorInvalidArgument` at key creation and import, as PSA specifies",
     ),
     (
+        "RSA-OAEP with a non-UTF-8 label on keys below 2048 bits",
+        "the `rsa` crate takes OAEP labels as strings",
+    ),
+    (
+        "Operations with RSA keys below `min_rsa_bits` created while it was lower",
+        "raising `min_rsa_bits` retires them; they can still be exported and destroyed",
+    ),
+    (
         "ChaCha20-Poly1305 with a shortened tag",
         "PSA defines only the 16-byte tag",
     ),

@@ -169,6 +169,22 @@ impl SoftwareProvider {
         Ok(parsed)
     }
 
+    /// Refuses operations with RSA keys below `min_rsa_bits` (created while it was lower):
+    /// raising it retires them, except for export and destruction.
+    fn check_rsa_size(&self, attributes: &KeyAttributes) -> Result<(), ProviderError> {
+        let rsa = matches!(
+            attributes.key_type,
+            KeyType::RsaKeyPair | KeyType::RsaPublicKey
+        );
+        if rsa && attributes.bits < self.table.min_rsa_bits {
+            return Err(ProviderError::not_supported(format!(
+                "{} bit RSA keys (min_rsa_bits is {})",
+                attributes.bits, self.table.min_rsa_bits
+            )));
+        }
+        Ok(())
+    }
+
     /// The public key in PSA format (cached).
     fn public_key(&self, key: KeyRef<'_>) -> Result<Arc<Parsed>, ProviderError> {
         let attributes = *key.attributes;

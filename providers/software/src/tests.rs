@@ -1317,3 +1317,52 @@ fn provider_declares_how_it_runs() {
         keyward_providers::Execution::Blocking
     );
 }
+
+/// RSA keys below 2048 bits work only while `min_rsa_bits` allows them: a provider with the
+/// default refuses to use one created under a lowered setting (same master key), but exports it.
+#[test]
+fn small_rsa_keys_follow_min_rsa_bits() {
+    let master = MasterKey::generate().unwrap();
+    let lowered = SoftwareProvider::new(
+        &master,
+        SoftwareConfig {
+            min_rsa_bits: 1024,
+            ..SoftwareConfig::default()
+        },
+    )
+    .unwrap();
+    let alg = pkcs1(Hash::Sha256);
+    let key = generate(
+        &lowered,
+        attrs(
+            KeyType::RsaKeyPair,
+            1024,
+            Algorithm::AsymmetricSignature(alg),
+        ),
+    );
+    let signature = lowered.sign_hash(key.r(), alg, &[1; 32]).unwrap();
+    assert_eq!(signature.len(), 128);
+    lowered
+        .verify_hash(key.r(), alg, &[1; 32], &signature)
+        .unwrap();
+    let default = SoftwareProvider::new(&master, SoftwareConfig::default()).unwrap();
+    assert!(matches!(
+        default.sign_hash(key.r(), alg, &[1; 32]),
+        Err(ProviderError::NotSupported(_))
+    ));
+    assert!(matches!(
+        default.verify_hash(key.r(), alg, &[1; 32], &signature),
+        Err(ProviderError::NotSupported(_))
+    ));
+    assert!(!default.export_key(key.r()).unwrap().is_empty());
+    assert!(matches!(
+        SoftwareProvider::new(
+            &master,
+            SoftwareConfig {
+                min_rsa_bits: 512,
+                ..SoftwareConfig::default()
+            },
+        ),
+        Err(ProviderError::InvalidArgument(_))
+    ));
+}
