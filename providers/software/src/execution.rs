@@ -17,6 +17,14 @@ pub(crate) fn execution(opcode: Opcode, key: Option<&KeyAttributes>) -> Executio
         Some(Family::KeyManagement) if opcode == Opcode::PsaDestroyKey => Execution::Inline,
         Some(_) => match key {
             Some(attributes) if slow_key(attributes.key_type) => Execution::Blocking,
+            // Small RSA public keys and raw PKCS#1 v1.5 run on the pure-Rust `rsa` crate: a
+            // verification costs 90-260 µs there, too long for an async worker.
+            Some(attributes)
+                if attributes.key_type == KeyType::RsaPublicKey
+                    && attributes.bits < crate::DEFAULT_MIN_RSA_BITS =>
+            {
+                Execution::Blocking
+            }
             Some(_) => Execution::Inline,
             // An operation on a key we were not shown may be on an RSA key: assume the slow case.
             None => Execution::Blocking,
@@ -74,6 +82,11 @@ mod tests {
         );
         let rsa = key(KeyType::RsaKeyPair, 2048);
         let rsa_public = key(KeyType::RsaPublicKey, 2048);
+        assert_eq!(
+            execution(O::PsaVerifyHash, Some(&key(KeyType::RsaPublicKey, 1024))),
+            Blocking,
+            "small RSA public keys run on the pure-Rust path"
+        );
         let dh = key(
             KeyType::DhKeyPair {
                 group_family: DhFamily::Rfc7919,
