@@ -24,6 +24,7 @@ pub trait TokenSource: Send + Sync {
 pub struct StaticToken(Zeroizing<String>);
 
 impl StaticToken {
+    /// A source that always returns `token`.
     pub fn new(token: impl Into<String>) -> Self {
         StaticToken(Zeroizing::new(token.into()))
     }
@@ -231,6 +232,8 @@ mod tests {
         let err = Authentication::Jwt(Arc::new(Broken))
             .auth_field()
             .expect_err("broken");
-        assert!(err.to_string().contains("idp unreachable"));
+        assert!(matches!(err, ClientError::Token(_)), "{err:?}");
+        let cause = std::error::Error::source(&err).expect("the token error is the source");
+        assert_eq!(cause.to_string(), "idp unreachable");
     }
 }

@@ -1,4 +1,5 @@
-//! [`BasicClient`]: one method per operation, all built on one generic [`BasicClient::call`].
+//! [`BasicClient`]: the blocking client, one method per operation, all built on one generic
+//! [`BasicClient::call`]; and [`ClientBuilder`], which builds it (and the async client).
 //!
 //! Smart defaults as in Parsec's `BasicClient`, adjusted for Keyward: the implicit provider is
 //! chosen per operation (the first non-core provider whose ListOpcodes has it), and the
@@ -9,24 +10,22 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use keyward_protocol::codec;
-use keyward_protocol::header::{CONTENT_TYPE_PROTOBUF, FLAG_KEYWARD_EXTENSIONS};
 use keyward_protocol::ops::{AuthenticatorInfo, CheckType, KeyInfo, ProviderInfo};
 use keyward_protocol::psa::{
     Aead, AsymmetricEncryption, AsymmetricSignature, Cipher, Hash, KeyAttributes, Mac,
     RawKeyAgreement,
 };
-use keyward_protocol::{
-    Opcode, Operation, OperationResult, ProviderId, ResponseStatus, Secret, WireHeader,
-};
+use keyward_protocol::{Opcode, Operation, OperationResult, ProviderId, ResponseStatus, Secret};
 use zeroize::Zeroizing;
 
 use crate::auth::{AuthOptions, Authentication, TokenSource};
 use crate::endpoint;
-use crate::error::{ClientError, ProtocolError, Result};
-use crate::transport::{check_response, Connection, ConnectionMode, TransportConfig};
+use crate::error::{ClientError, Result};
+use crate::request::{self, expect_result, unexpected};
+use crate::transport::{Connection, ConnectionMode, TransportConfig};
 
-/// Builds a [`BasicClient`], overriding any of its defaults.
+/// Builds a [`BasicClient`] (or, with the `tokio` feature, an [`crate::AsyncClient`]),
+/// overriding any of its defaults.
 #[derive(Debug, Clone, Default)]
 pub struct ClientBuilder {
     endpoint: Option<PathBuf>,
@@ -37,6 +36,7 @@ pub struct ClientBuilder {
     mode: ConnectionMode,
     stock_mode: bool,
     max_body_len: Option<u32>,
+    max_connections: Option<usize>,
     naked: bool,
 }
 
@@ -77,7 +77,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Socket read/write time-out (default 60 s); `None` or zero waits forever.
+    /// Socket read/write time-out, also the longest wait for a free connection (default
+    /// 60 s); `None` or zero waits forever.
     pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeout = Some(timeout);
         self
@@ -86,6 +87,13 @@ impl ClientBuilder {
     /// Persistent connections (default) or one connection per request.
     pub fn connection_mode(mut self, mode: ConnectionMode) -> Self {
         self.mode = mode;
+        self
+    }
+
+    /// The most connections this client (and its clones) keeps open at once (default 16,
+    /// at least 1). Callers beyond it wait for a connection to come free.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = Some(max.max(1));
         self
     }
 
@@ -110,10 +118,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Connects (lazily) and, unless naked, discovers the providers and the authenticator.
-    pub fn build(self) -> Result<BasicClient> {
-        let endpoint = match self.endpoint {
-            Some(path) => path,
+    /// The transport configuration and the settings both clients share.
+    pub(crate) fn settings(&self) -> Result<(TransportConfig, Settings)> {
+        let endpoint = match &self.endpoint {
+            Some(path) => path.clone(),
             None => endpoint::discover()?,
         };
         let mut config = TransportConfig::new(endpoint);
@@ -123,48 +131,116 @@ impl ClientBuilder {
         if let Some(len) = self.max_body_len {
             config.max_body_len = len;
         }
+        if let Some(max) = self.max_connections {
+            config.max_connections = max;
+        }
         config.mode = self.mode;
-        let mut client = BasicClient {
-            connection: Connection::new(config),
+        let settings = Settings {
             auth: self.auth.clone().unwrap_or(Authentication::None),
             stock_mode: self.stock_mode,
             provider: self.provider,
-            providers: Mutex::new(None),
-            opcodes: Mutex::new(HashMap::new()),
-            keys: Mutex::new(HashMap::new()),
         };
-        if self.naked {
-            return Ok(client);
-        }
-        if self.provider.is_none() {
+        Ok((config, settings))
+    }
+
+    /// Whether `build` must ask the service for its authenticators.
+    pub(crate) fn needs_auth_discovery(&self) -> bool {
+        !self.naked && self.auth.is_none()
+    }
+
+    /// Whether `build` must list the providers.
+    pub(crate) fn needs_provider_discovery(&self) -> bool {
+        !self.naked && self.provider.is_none()
+    }
+
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))] // the async builder uses it
+    pub(crate) fn auth_options(&self) -> &AuthOptions {
+        &self.auth_options
+    }
+
+    /// Connects (lazily) and, unless naked, discovers the providers and the authenticator.
+    pub fn build(self) -> Result<BasicClient> {
+        let (config, settings) = self.settings()?;
+        let mut client = BasicClient::from_parts(Connection::new(config), settings);
+        if self.needs_provider_discovery() {
             client.providers()?;
         }
-        if self.auth.is_none() {
+        if self.needs_auth_discovery() {
+            // Discovery itself is unauthenticated (the client has no auth yet).
             let offered: Vec<u8> = client
                 .list_authenticators()?
                 .iter()
                 .map(|info| info.id)
                 .collect();
-            client.auth = self.auth_options.choose(&offered)?;
+            let auth = self.auth_options.choose(&offered)?;
+            // Nothing else holds the new client yet, so this always succeeds.
+            if let Some(inner) = Arc::get_mut(&mut client.inner) {
+                inner.settings.auth = auth;
+            }
         }
         Ok(client)
     }
 }
 
-/// A blocking client of the Keyward (or Parsec) service. `Send + Sync`: share it between
-/// threads; in persistent mode each concurrent caller gets its own pooled connection.
-#[derive(Debug)]
-pub struct BasicClient {
-    connection: Connection,
-    auth: Authentication,
-    stock_mode: bool,
-    provider: Option<ProviderId>,
+/// What a built client sends with every request.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub auth: Authentication,
+    pub stock_mode: bool,
+    pub provider: Option<ProviderId>,
+}
+
+/// What a client has learnt from the service, shared by its clones.
+#[derive(Debug, Default)]
+pub(crate) struct Caches {
     /// Non-core providers in the service's order, listed once.
-    providers: Mutex<Option<Arc<[ProviderId]>>>,
+    pub providers: Mutex<Option<Arc<[ProviderId]>>>,
     /// ListOpcodes per provider, listed once each.
-    opcodes: Mutex<HashMap<ProviderId, Arc<[Opcode]>>>,
+    pub opcodes: Mutex<HashMap<ProviderId, Arc<[Opcode]>>>,
     /// ListKeys results, for the convenience API (see `simple.rs`).
-    pub(crate) keys: Mutex<HashMap<String, KeyInfo>>,
+    pub keys: Mutex<HashMap<String, KeyInfo>>,
+}
+
+impl Caches {
+    /// Replaces the key cache with a fresh listing.
+    pub fn set_keys(&self, keys: &[KeyInfo]) {
+        let mut cache = lock(&self.keys);
+        cache.clear();
+        cache.extend(keys.iter().map(|key| (key.name.clone(), key.clone())));
+    }
+
+    /// The opcodes a ListOpcodes answer names that this client knows, sorted.
+    pub fn known_opcodes(opcodes: Vec<u32>) -> Vec<Opcode> {
+        let mut known: Vec<Opcode> = opcodes.into_iter().filter_map(Opcode::from_u32).collect();
+        known.sort();
+        known
+    }
+
+    /// The non-core providers of a ListProviders answer, in order.
+    pub fn crypto_providers(infos: &[ProviderInfo]) -> Arc<[ProviderId]> {
+        infos
+            .iter()
+            .filter_map(|info| ProviderId::from_u8(info.id))
+            .filter(|id| *id != ProviderId::Core)
+            .collect()
+    }
+}
+
+/// A blocking client of the Keyward (or Parsec) service.
+///
+/// Cheap to clone (the clones share connections and caches) and `Send + Sync`: share it
+/// between threads; in persistent mode each concurrent caller gets its own pooled
+/// connection, up to [`ClientBuilder::max_connections`].
+#[derive(Debug, Clone)]
+pub struct BasicClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    connection: Connection,
+    settings: Settings,
+    caches: Caches,
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -172,22 +248,6 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The error for a result of the wrong kind (the codec decodes by opcode, so this means a
-/// codec bug, but it must not panic).
-pub(crate) fn unexpected(opcode: Opcode) -> ClientError {
-    ProtocolError::UnexpectedResult(opcode).into()
-}
-
-/// Unwraps the one result variant an operation may produce.
-macro_rules! expect_result {
-    ($result:expr, $opcode:expr, $pattern:pat => $value:expr) => {
-        match $result {
-            $pattern => Ok($value),
-            _ => Err(unexpected($opcode)),
-        }
-    };
 }
 
 impl BasicClient {
@@ -201,68 +261,65 @@ impl BasicClient {
         ClientBuilder::default()
     }
 
+    fn from_parts(connection: Connection, settings: Settings) -> Self {
+        BasicClient {
+            inner: Arc::new(Inner {
+                connection,
+                settings,
+                caches: Caches::default(),
+            }),
+        }
+    }
+
+    pub(crate) fn caches(&self) -> &Caches {
+        &self.inner.caches
+    }
+
     /// The authentication this client sends.
     pub fn auth(&self) -> &Authentication {
-        &self.auth
+        &self.inner.settings.auth
     }
 
     /// The socket this client talks to.
     pub fn endpoint(&self) -> &std::path::Path {
-        self.connection.endpoint()
+        self.inner.connection.endpoint()
     }
 
     /// True when the client behaves like a stock Parsec client.
     pub fn is_stock_mode(&self) -> bool {
-        self.stock_mode
+        self.inner.settings.stock_mode
+    }
+
+    /// Connections this client (with its clones) has open right now, idle or in use.
+    pub fn open_connections(&self) -> usize {
+        self.inner.connection.open_connections()
     }
 
     /// Sends `operation` to `provider` with this client's authentication (Ping always without,
-    /// as in Parsec) and returns the decoded result. Every typed method goes through here.
+    /// as in Parsec) and returns the decoded result. Every typed method goes through here; a
+    /// missing key named by the operation is reported as [`ClientError::KeyNotFound`].
     pub fn call(&self, provider: ProviderId, operation: Operation) -> Result<OperationResult> {
-        let auth = if operation.opcode() == Opcode::Ping {
-            &Authentication::None
-        } else {
-            &self.auth
-        };
-        self.call_as(provider, auth, &operation)
+        self.call_as(provider, &self.inner.settings.auth, &operation)
+            .map_err(|err| match request::key_name(&operation) {
+                Some(name) => request::key_not_found(name, err),
+                None => err,
+            })
     }
 
-    /// [`BasicClient::call`] with explicit authentication.
+    /// [`BasicClient::call`] with explicit authentication, and the service's status as is.
     pub fn call_as(
         &self,
         provider: ProviderId,
         auth: &Authentication,
         operation: &Operation,
     ) -> Result<OperationResult> {
-        let opcode = operation.opcode();
-        // The body may carry a plaintext or key material.
-        let body = Zeroizing::new(codec::encode_operation(operation));
-        let auth_field = auth.auth_field()?;
-        let header = WireHeader {
-            flags: if self.stock_mode {
-                0
-            } else {
-                FLAG_KEYWARD_EXTENSIONS
-            },
-            provider: provider as u8,
-            session: 0,
-            content_type: CONTENT_TYPE_PROTOBUF,
-            accept_type: CONTENT_TYPE_PROTOBUF,
-            auth_type: auth.auth_type() as u8,
-            body_len: u32::try_from(body.len())
-                .map_err(|_| ClientError::RequestTooLarge("body over 4 GiB"))?,
-            auth_len: u16::try_from(auth_field.len())
-                .map_err(|_| ClientError::RequestTooLarge("auth field over 64 KiB"))?,
-            opcode: opcode as u32,
-            status: 0,
-        };
-        let response = self.connection.round_trip(&header, &body, &auth_field)?;
-        let response_body = Zeroizing::new(response.body);
-        let status = check_response(&header, &response.header, self.stock_mode)?;
-        if status != ResponseStatus::Success {
-            return Err(ClientError::Service { status, opcode });
-        }
-        Ok(codec::decode_result(opcode, &response_body).map_err(ProtocolError::Body)?)
+        let stock_mode = self.inner.settings.stock_mode;
+        let request = request::encode(provider, auth, operation, stock_mode)?;
+        let response =
+            self.inner
+                .connection
+                .round_trip(&request.header, &request.body, &request.auth)?;
+        request::decode(&request.header, response, stock_mode)
     }
 
     /// Sends `operation` to the provider chosen for its opcode.
@@ -273,7 +330,7 @@ impl BasicClient {
 
     /// The non-core providers the service offers, in its order (listed once, without auth).
     pub fn providers(&self) -> Result<Arc<[ProviderId]>> {
-        if let Some(list) = lock(&self.providers).as_ref() {
+        if let Some(list) = lock(&self.caches().providers).as_ref() {
             return Ok(list.clone());
         }
         let result = self.call_as(
@@ -283,24 +340,20 @@ impl BasicClient {
         )?;
         let infos = expect_result!(result, Opcode::ListProviders,
             OperationResult::ListProviders { providers } => providers)?;
-        let list: Arc<[ProviderId]> = infos
-            .iter()
-            .filter_map(|info| ProviderId::from_u8(info.id))
-            .filter(|id| *id != ProviderId::Core)
-            .collect();
-        *lock(&self.providers) = Some(list.clone());
+        let list = Caches::crypto_providers(&infos);
+        *lock(&self.caches().providers) = Some(list.clone());
         Ok(list)
     }
 
     /// The opcodes `provider` supports (listed once per provider, without auth).
     pub fn supported_opcodes(&self, provider: ProviderId) -> Result<Arc<[Opcode]>> {
-        if let Some(list) = lock(&self.opcodes).get(&provider) {
+        if let Some(list) = lock(&self.caches().opcodes).get(&provider) {
             return Ok(list.clone());
         }
         let list: Arc<[Opcode]> = self
             .list_opcodes_as(provider, &Authentication::None)?
             .into();
-        lock(&self.opcodes).insert(provider, list.clone());
+        lock(&self.caches().opcodes).insert(provider, list.clone());
         Ok(list)
     }
 
@@ -310,7 +363,7 @@ impl BasicClient {
         if opcode.is_core() {
             return Ok(ProviderId::Core);
         }
-        if let Some(provider) = self.provider {
+        if let Some(provider) = self.inner.settings.provider {
             return Ok(provider);
         }
         for provider in self.providers()?.iter() {
@@ -329,6 +382,7 @@ impl BasicClient {
             OperationResult::Ping { wire_protocol_version_maj: maj, wire_protocol_version_min: min } => (maj, min))
     }
 
+    /// The service's providers, core last (as the service lists them).
     pub fn list_providers(&self) -> Result<Vec<ProviderInfo>> {
         expect_result!(self.run(Operation::ListProviders)?, Opcode::ListProviders,
             OperationResult::ListProviders { providers } => providers)
@@ -336,7 +390,7 @@ impl BasicClient {
 
     /// The opcodes `provider` supports. Values this client does not know are left out.
     pub fn list_opcodes(&self, provider: ProviderId) -> Result<Vec<Opcode>> {
-        self.list_opcodes_as(provider, &self.auth)
+        self.list_opcodes_as(provider, self.auth())
     }
 
     fn list_opcodes_as(&self, provider: ProviderId, auth: &Authentication) -> Result<Vec<Opcode>> {
@@ -345,23 +399,20 @@ impl BasicClient {
         };
         let opcodes = expect_result!(self.call_as(ProviderId::Core, auth, &operation)?, Opcode::ListOpcodes,
             OperationResult::ListOpcodes { opcodes } => opcodes)?;
-        let mut known: Vec<Opcode> = opcodes.into_iter().filter_map(Opcode::from_u32).collect();
-        known.sort();
-        Ok(known)
+        Ok(Caches::known_opcodes(opcodes))
     }
 
+    /// The authenticators the service enables, in its order of preference.
     pub fn list_authenticators(&self) -> Result<Vec<AuthenticatorInfo>> {
         expect_result!(self.run(Operation::ListAuthenticators)?, Opcode::ListAuthenticators,
             OperationResult::ListAuthenticators { authenticators } => authenticators)
     }
 
-    /// The caller's keys, in all providers.
+    /// The caller's keys, in all providers (also refreshes the key cache).
     pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
         let keys = expect_result!(self.run(Operation::ListKeys)?, Opcode::ListKeys,
             OperationResult::ListKeys { keys } => keys)?;
-        let mut cache = lock(&self.keys);
-        cache.clear();
-        cache.extend(keys.iter().map(|key| (key.name.clone(), key.clone())));
+        self.caches().set_keys(&keys);
         Ok(keys)
     }
 
@@ -381,6 +432,7 @@ impl BasicClient {
 
     // ---- Key management ----
 
+    /// Creates a key named `key_name` in the service (see [`crate::keys`] for templates).
     pub fn generate_key(&self, key_name: &str, attributes: KeyAttributes) -> Result<()> {
         self.forget_key(key_name);
         let op = Operation::GenerateKey {
@@ -401,6 +453,7 @@ impl BasicClient {
         expect_result!(self.run(op)?, Opcode::PsaImportKey, OperationResult::ImportKey => ())
     }
 
+    /// Destroys a key; [`ClientError::KeyNotFound`] if there is none of that name.
     pub fn destroy_key(&self, key_name: &str) -> Result<()> {
         self.forget_key(key_name);
         let op = Operation::DestroyKey {
@@ -428,6 +481,7 @@ impl BasicClient {
 
     // ---- Signatures ----
 
+    /// Signs a digest the caller computed; ECDSA signatures come as PSA's raw `r || s`.
     pub fn sign_hash(
         &self,
         key_name: &str,
@@ -443,23 +497,28 @@ impl BasicClient {
             OperationResult::SignHash { signature } => signature)
     }
 
-    /// Succeeds only if the signature is valid (else `PsaErrorInvalidSignature`).
+    /// Checks a signature of a digest: `Ok(false)` for an invalid signature (as every
+    /// verify method of this crate reports it), an error for anything else.
+    #[must_use = "a false result means the signature is invalid"]
     pub fn verify_hash(
         &self,
         key_name: &str,
         alg: AsymmetricSignature,
         hash: &[u8],
         signature: &[u8],
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let op = Operation::VerifyHash {
             key_name: key_name.to_owned(),
             alg,
             hash: hash.to_vec(),
             signature: signature.to_vec(),
         };
-        expect_result!(self.run(op)?, Opcode::PsaVerifyHash, OperationResult::VerifyHash => ())
+        request::verified(self.run(op).and_then(|result| {
+            expect_result!(result, Opcode::PsaVerifyHash, OperationResult::VerifyHash => ())
+        }))
     }
 
+    /// Signs a message, hashed in the service.
     pub fn sign_message(
         &self,
         key_name: &str,
@@ -475,25 +534,29 @@ impl BasicClient {
             OperationResult::SignMessage { signature } => signature)
     }
 
-    /// Succeeds only if the signature is valid (else `PsaErrorInvalidSignature`).
+    /// Checks a signature of a message: `Ok(false)` for an invalid signature.
+    #[must_use = "a false result means the signature is invalid"]
     pub fn verify_message(
         &self,
         key_name: &str,
         alg: AsymmetricSignature,
         message: &[u8],
         signature: &[u8],
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let op = Operation::VerifyMessage {
             key_name: key_name.to_owned(),
             alg,
             message: message.to_vec(),
             signature: signature.to_vec(),
         };
-        expect_result!(self.run(op)?, Opcode::PsaVerifyMessage, OperationResult::VerifyMessage => ())
+        request::verified(self.run(op).and_then(|result| {
+            expect_result!(result, Opcode::PsaVerifyMessage, OperationResult::VerifyMessage => ())
+        }))
     }
 
     // ---- Encryption ----
 
+    /// Encrypts with an RSA key (the service's public half); `salt` is OAEP's label.
     pub fn asymmetric_encrypt(
         &self,
         key_name: &str,
@@ -511,6 +574,7 @@ impl BasicClient {
             OperationResult::AsymmetricEncrypt { ciphertext } => ciphertext)
     }
 
+    /// Decrypts with an RSA private key held by the service.
     pub fn asymmetric_decrypt(
         &self,
         key_name: &str,
@@ -548,6 +612,7 @@ impl BasicClient {
             OperationResult::AeadEncrypt { ciphertext } => ciphertext)
     }
 
+    /// AEAD decryption of ciphertext || tag; fails if either or the associated data changed.
     pub fn aead_decrypt(
         &self,
         key_name: &str,
@@ -578,6 +643,7 @@ impl BasicClient {
             OperationResult::CipherEncrypt { ciphertext } => ciphertext)
     }
 
+    /// Decrypts what [`BasicClient::cipher_encrypt`] produced (IV first).
     pub fn cipher_decrypt(&self, key_name: &str, alg: Cipher, ciphertext: &[u8]) -> Result<Secret> {
         let op = Operation::CipherDecrypt {
             key_name: key_name.to_owned(),
@@ -600,17 +666,21 @@ impl BasicClient {
         expect_result!(self.run(op)?, Opcode::PsaMacCompute, OperationResult::MacCompute { mac } => mac)
     }
 
-    /// Keyward extension; succeeds only if the MAC is valid.
-    pub fn mac_verify(&self, key_name: &str, alg: Mac, input: &[u8], mac: &[u8]) -> Result<()> {
+    /// Keyward extension; `Ok(false)` when the MAC does not match.
+    #[must_use = "a false result means the MAC does not match"]
+    pub fn mac_verify(&self, key_name: &str, alg: Mac, input: &[u8], mac: &[u8]) -> Result<bool> {
         let op = Operation::MacVerify {
             key_name: key_name.to_owned(),
             alg,
             input: input.to_vec(),
             mac: mac.to_vec(),
         };
-        expect_result!(self.run(op)?, Opcode::PsaMacVerify, OperationResult::MacVerify => ())
+        request::verified(self.run(op).and_then(|result| {
+            expect_result!(result, Opcode::PsaMacVerify, OperationResult::MacVerify => ())
+        }))
     }
 
+    /// A digest computed by the service.
     pub fn hash_compute(&self, alg: Hash, input: &[u8]) -> Result<Vec<u8>> {
         let op = Operation::HashCompute {
             alg,
@@ -619,16 +689,20 @@ impl BasicClient {
         expect_result!(self.run(op)?, Opcode::PsaHashCompute, OperationResult::HashCompute { hash } => hash)
     }
 
-    /// Succeeds only if `hash` is the digest of `input`.
-    pub fn hash_compare(&self, alg: Hash, input: &[u8], hash: &[u8]) -> Result<()> {
+    /// Whether `hash` is the digest of `input` (`Ok(false)` when it is not).
+    #[must_use = "a false result means the hash does not match"]
+    pub fn hash_compare(&self, alg: Hash, input: &[u8], hash: &[u8]) -> Result<bool> {
         let op = Operation::HashCompare {
             alg,
             input: input.to_vec(),
             hash: hash.to_vec(),
         };
-        expect_result!(self.run(op)?, Opcode::PsaHashCompare, OperationResult::HashCompare => ())
+        request::verified(self.run(op).and_then(|result| {
+            expect_result!(result, Opcode::PsaHashCompare, OperationResult::HashCompare => ())
+        }))
     }
 
+    /// `size` random bytes from the service's generator.
     pub fn generate_random(&self, size: usize) -> Result<Secret> {
         let op = Operation::GenerateRandom { size: size as u64 };
         expect_result!(self.run(op)?, Opcode::PsaGenerateRandom,
@@ -671,7 +745,7 @@ impl BasicClient {
 
     /// Drops a key's cached description (it was created, replaced or destroyed).
     pub(crate) fn forget_key(&self, key_name: &str) {
-        lock(&self.keys).remove(key_name);
+        lock(&self.caches().keys).remove(key_name);
     }
 }
 

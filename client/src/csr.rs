@@ -1,19 +1,21 @@
 //! PKCS#10 certificate signing requests, signed by a key that never leaves the service.
 //!
-//! The request is assembled from `x509-cert` types and signed through a small [`CsrSigner`]
-//! trait: the real implementation signs with `sign_hash` in the service; tests sign locally.
+//! The request is assembled from `x509-cert` types and signed through the RustCrypto traits
+//! (`signature::Signer`, `Keypair`, `DynSignatureAlgorithmIdentifier`), so the same code signs
+//! with a [`crate::SigningKey`] held by the service or with any local key (as the tests do).
 
 use std::net::IpAddr;
 use std::str::FromStr;
 
 use const_oid::db::{rfc4519, rfc5912};
 use const_oid::ObjectIdentifier;
-use der::asn1::{Any, BitString, Ia5String, PrintableStringRef, SetOfVec, Utf8StringRef};
+use der::asn1::{Any, Ia5String, PrintableStringRef, SetOfVec, Utf8StringRef};
 use der::{Encode, EncodePem};
-use keyward_protocol::psa::{
-    Algorithm, AsymmetricSignature, EccFamily, Hash, KeyAttributes, KeyType, SignHash,
+use signature::{Keypair, Signer};
+use spki::{
+    DynSignatureAlgorithmIdentifier, EncodePublicKey, SignatureBitStringEncoding,
+    SubjectPublicKeyInfoOwned,
 };
-use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::attr::{AttributeTypeAndValue, Attributes};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::SubjectAltName as SanExtension;
@@ -22,138 +24,23 @@ use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
 
 use crate::error::{ClientError, Result};
-use crate::keys;
-
-/// The signature algorithms a CSR can be signed with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CsrSignatureScheme {
-    EcdsaSha256,
-    EcdsaSha384,
-    EcdsaSha512,
-    RsaPkcs1v15Sha256,
-    RsaPkcs1v15Sha384,
-    RsaPkcs1v15Sha512,
-}
-
-impl CsrSignatureScheme {
-    /// The scheme for a key held in the service, from its attributes: the key's own hash, or
-    /// the curve's matching hash when the policy allows any (RSA: SHA-256).
-    pub fn for_key(attributes: &KeyAttributes) -> Result<Self> {
-        let unsuitable = |reason: &str| ClientError::InvalidArgument(reason.to_owned());
-        let Algorithm::AsymmetricSignature(alg) = attributes.policy.permitted_algorithms else {
-            return Err(unsuitable(
-                "the key's policy permits no signature algorithm",
-            ));
-        };
-        let default_hash = match attributes.key_type {
-            KeyType::EccKeyPair {
-                curve_family: EccFamily::SecpR1,
-            } if attributes.bits >= 384 => Hash::Sha384,
-            _ => Hash::Sha256,
-        };
-        let pick = |hash: SignHash| match hash {
-            SignHash::Specific(h) => h,
-            SignHash::Any => default_hash,
-        };
-        let (ecdsa, hash) = match (attributes.key_type, alg) {
-            (
-                KeyType::EccKeyPair { .. },
-                AsymmetricSignature::Ecdsa { hash_alg }
-                | AsymmetricSignature::DeterministicEcdsa { hash_alg },
-            ) => (true, pick(hash_alg)),
-            (KeyType::RsaKeyPair, AsymmetricSignature::RsaPkcs1v15Sign { hash_alg }) => {
-                (false, pick(hash_alg))
-            }
-            _ => {
-                return Err(unsuitable(
-                    "CSRs need an ECDSA or RSA PKCS#1 v1.5 signing key pair",
-                ))
-            }
-        };
-        Ok(match (ecdsa, hash) {
-            (true, Hash::Sha256) => CsrSignatureScheme::EcdsaSha256,
-            (true, Hash::Sha384) => CsrSignatureScheme::EcdsaSha384,
-            (true, Hash::Sha512) => CsrSignatureScheme::EcdsaSha512,
-            (false, Hash::Sha256) => CsrSignatureScheme::RsaPkcs1v15Sha256,
-            (false, Hash::Sha384) => CsrSignatureScheme::RsaPkcs1v15Sha384,
-            (false, Hash::Sha512) => CsrSignatureScheme::RsaPkcs1v15Sha512,
-            (_, other) => {
-                return Err(ClientError::InvalidArgument(format!(
-                    "no CSR signature algorithm with {other:?}"
-                )))
-            }
-        })
-    }
-
-    /// The digest signed.
-    pub fn hash(self) -> Hash {
-        match self {
-            CsrSignatureScheme::EcdsaSha256 | CsrSignatureScheme::RsaPkcs1v15Sha256 => Hash::Sha256,
-            CsrSignatureScheme::EcdsaSha384 | CsrSignatureScheme::RsaPkcs1v15Sha384 => Hash::Sha384,
-            CsrSignatureScheme::EcdsaSha512 | CsrSignatureScheme::RsaPkcs1v15Sha512 => Hash::Sha512,
-        }
-    }
-
-    fn is_ecdsa(self) -> bool {
-        matches!(
-            self,
-            CsrSignatureScheme::EcdsaSha256
-                | CsrSignatureScheme::EcdsaSha384
-                | CsrSignatureScheme::EcdsaSha512
-        )
-    }
-
-    /// The PSA algorithm to ask the service for.
-    pub fn psa_algorithm(self) -> AsymmetricSignature {
-        let hash_alg = SignHash::Specific(self.hash());
-        if self.is_ecdsa() {
-            AsymmetricSignature::Ecdsa { hash_alg }
-        } else {
-            AsymmetricSignature::RsaPkcs1v15Sign { hash_alg }
-        }
-    }
-
-    /// The X.509 AlgorithmIdentifier: ECDSA has absent parameters, RSA a NULL (RFC 5754/4055).
-    pub fn algorithm_identifier(self) -> AlgorithmIdentifierOwned {
-        let (oid, parameters) = match self {
-            CsrSignatureScheme::EcdsaSha256 => (rfc5912::ECDSA_WITH_SHA_256, None),
-            CsrSignatureScheme::EcdsaSha384 => (rfc5912::ECDSA_WITH_SHA_384, None),
-            CsrSignatureScheme::EcdsaSha512 => (rfc5912::ECDSA_WITH_SHA_512, None),
-            CsrSignatureScheme::RsaPkcs1v15Sha256 => {
-                (rfc5912::SHA_256_WITH_RSA_ENCRYPTION, Some(Any::null()))
-            }
-            CsrSignatureScheme::RsaPkcs1v15Sha384 => {
-                (rfc5912::SHA_384_WITH_RSA_ENCRYPTION, Some(Any::null()))
-            }
-            CsrSignatureScheme::RsaPkcs1v15Sha512 => {
-                (rfc5912::SHA_512_WITH_RSA_ENCRYPTION, Some(Any::null()))
-            }
-        };
-        AlgorithmIdentifierOwned { oid, parameters }
-    }
-}
-
-/// Something that can sign a CSR: a key in the service, or a local key in tests.
-pub trait CsrSigner {
-    /// The public key the request is for.
-    fn public_key(&self) -> Result<SubjectPublicKeyInfoOwned>;
-    /// The signature algorithm.
-    fn scheme(&self) -> CsrSignatureScheme;
-    /// Signs `digest` (of the request info under `scheme().hash()`), returning the signature
-    /// in PSA format: `r || s` for ECDSA, the PKCS#1 v1.5 signature for RSA.
-    fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>>;
-}
 
 /// The distinguished-name fields of a request's subject.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubjectFields {
+    /// CN (required).
     pub common_name: String,
+    /// O.
     pub organization: Option<String>,
+    /// OU.
     pub organizational_unit: Option<String>,
+    /// L.
     pub locality: Option<String>,
+    /// ST.
     pub state: Option<String>,
-    /// Two-letter ISO 3166 country code.
+    /// C: a two-letter ISO 3166 country code.
     pub country: Option<String>,
+    /// serialNumber (of the subject, not of a certificate).
     pub serial_number: Option<String>,
 }
 
@@ -184,7 +71,7 @@ impl SubjectFields {
         let utf8 = |text: &str| {
             Utf8StringRef::new(text)
                 .and_then(|value| Any::encode_from(&value))
-                .map_err(ClientError::encoding)
+                .map_err(ClientError::encoding("a subject field"))
         };
         let printable = |text: &str| {
             PrintableStringRef::new(text)
@@ -209,7 +96,7 @@ impl SubjectFields {
                 utf8(value)?
             };
             let set = SetOfVec::try_from(vec![AttributeTypeAndValue { oid, value }])
-                .map_err(ClientError::encoding)?;
+                .map_err(ClientError::encoding("a subject name"))?;
             rdns.push(RelativeDistinguishedName(set));
         }
         Ok(RdnSequence(rdns))
@@ -219,9 +106,13 @@ impl SubjectFields {
 /// A subject alternative name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubjectAltName {
+    /// A DNS name (ASCII; punycode international names).
     Dns(String),
+    /// An IPv4 or IPv6 address.
     Ip(IpAddr),
+    /// An e-mail address (rfc822Name).
     Email(String),
+    /// A URI (e.g. a SPIFFE ID).
     Uri(String),
 }
 
@@ -273,111 +164,95 @@ impl SubjectAltName {
     }
 }
 
-/// Builds and signs a CSR for `signer`'s key. SANs go into an extensionRequest attribute.
-pub fn build_csr(
-    signer: &dyn CsrSigner,
+/// Builds and signs a CSR for `signer`'s key: any RustCrypto-style signer, such as a
+/// [`crate::SigningKey`] (whose errors come back as the [`ClientError`] they were) or a
+/// local `p256`/`rsa` key. SANs go into an extensionRequest attribute.
+pub fn build_csr<S, Sig>(
+    signer: &S,
     subject: &SubjectFields,
     sans: &[SubjectAltName],
-) -> Result<CertReq> {
+) -> Result<CertReq>
+where
+    S: Keypair + DynSignatureAlgorithmIdentifier + Signer<Sig>,
+    S::VerifyingKey: EncodePublicKey,
+    Sig: SignatureBitStringEncoding,
+{
     let mut attributes = Attributes::new();
     if !sans.is_empty() {
         let names = sans
             .iter()
             .map(SubjectAltName::to_general_name)
             .collect::<Result<Vec<_>>>()?;
-        let san_der = SanExtension(names)
-            .to_der()
-            .map_err(ClientError::encoding)?;
+        let encoding = ClientError::encoding("the subjectAltName extension");
+        let san_der = SanExtension(names).to_der().map_err(encoding)?;
         let extension = Extension {
             extn_id: rfc5912::ID_CE_SUBJECT_ALT_NAME,
             critical: false,
-            extn_value: der::asn1::OctetString::new(san_der).map_err(ClientError::encoding)?,
+            extn_value: der::asn1::OctetString::new(san_der)
+                .map_err(ClientError::encoding("the subjectAltName extension"))?,
         };
         let attribute = ExtensionReq(vec![extension])
             .try_into()
-            .map_err(ClientError::encoding)?;
+            .map_err(ClientError::encoding("the extensionRequest attribute"))?;
         attributes
             .insert(attribute)
-            .map_err(ClientError::encoding)?;
+            .map_err(ClientError::encoding("the extensionRequest attribute"))?;
     }
+    let public_key = SubjectPublicKeyInfoOwned::from_key(signer.verifying_key())
+        .map_err(|err| ClientError::Encoding {
+            context: "the signer's public key",
+            source: Box::new(err),
+        })?;
     let info = CertReqInfo {
         version: Version::V1,
         subject: subject.to_name()?,
-        public_key: signer.public_key()?,
+        public_key,
         attributes,
     };
-    let scheme = signer.scheme();
-    let to_sign = info.to_der().map_err(ClientError::encoding)?;
-    let digest = keys::digest(scheme.hash(), &to_sign)?;
-    let signature = signer.sign_digest(&digest)?;
-    let signature = if scheme.is_ecdsa() {
-        keys::ecdsa_raw_to_der(&signature)?
-    } else {
-        signature
-    };
+    let algorithm = signer
+        .signature_algorithm_identifier()
+        .map_err(|err| ClientError::Encoding {
+            context: "the signer's signature algorithm",
+            source: Box::new(err),
+        })?;
+    let to_sign = info
+        .to_der()
+        .map_err(ClientError::encoding("the request info"))?;
+    let signature = signer.try_sign(&to_sign).map_err(from_signature_error)?;
     Ok(CertReq {
         info,
-        algorithm: scheme.algorithm_identifier(),
-        signature: BitString::from_bytes(&signature).map_err(ClientError::encoding)?,
+        algorithm,
+        signature: signature
+            .to_bitstring()
+            .map_err(ClientError::encoding("the signature"))?,
     })
+}
+
+/// A signer's error back as the [`ClientError`] it wraps when that has a plain shape (a
+/// service status, a missing or unsuitable key, a time-out), so CSR callers see the same
+/// errors as everywhere else; otherwise [`ClientError::Signer`] keeps it as the source.
+pub(crate) fn from_signature_error(err: signature::Error) -> ClientError {
+    use std::error::Error;
+    let same = err
+        .source()
+        .and_then(|source| source.downcast_ref::<ClientError>())
+        .and_then(ClientError::plain_copy);
+    same.unwrap_or(ClientError::Signer(err))
 }
 
 /// The `-----BEGIN CERTIFICATE REQUEST-----` PEM of a request.
 pub fn to_pem(request: &CertReq) -> Result<String> {
     request
         .to_pem(der::pem::LineEnding::LF)
-        .map_err(ClientError::encoding)
+        .map_err(ClientError::encoding("a CSR PEM"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use der::{Decode, DecodePem};
-    use p256::ecdsa::signature::hazmat::PrehashSigner;
     use p256::ecdsa::signature::Verifier;
-    use p256::pkcs8::{DecodePublicKey, EncodePublicKey};
-
-    struct LocalP256(p256::ecdsa::SigningKey);
-
-    impl CsrSigner for LocalP256 {
-        fn public_key(&self) -> Result<SubjectPublicKeyInfoOwned> {
-            let der = self
-                .0
-                .verifying_key()
-                .to_public_key_der()
-                .expect("spki der");
-            Ok(SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).expect("decodes"))
-        }
-        fn scheme(&self) -> CsrSignatureScheme {
-            CsrSignatureScheme::EcdsaSha256
-        }
-        fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>> {
-            let sig: p256::ecdsa::Signature = self.0.sign_prehash(digest).expect("sign");
-            Ok(sig.to_bytes().to_vec())
-        }
-    }
-
-    struct LocalRsa(rsa::RsaPrivateKey);
-
-    impl CsrSigner for LocalRsa {
-        fn public_key(&self) -> Result<SubjectPublicKeyInfoOwned> {
-            let der = self
-                .0
-                .to_public_key()
-                .to_public_key_der()
-                .expect("spki der");
-            Ok(SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).expect("decodes"))
-        }
-        fn scheme(&self) -> CsrSignatureScheme {
-            CsrSignatureScheme::RsaPkcs1v15Sha256
-        }
-        fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>> {
-            Ok(self
-                .0
-                .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), digest)
-                .expect("rsa sign"))
-        }
-    }
+    use p256::pkcs8::DecodePublicKey;
 
     fn full_subject() -> SubjectFields {
         SubjectFields {
@@ -406,8 +281,8 @@ mod tests {
     #[test]
     fn p256_csr_decodes_and_verifies() {
         let key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).expect("key");
-        let signer = LocalP256(key.clone());
-        let csr = build_csr(&signer, &full_subject(), &sans()).expect("csr");
+        let csr = build_csr::<_, p256::ecdsa::DerSignature>(&key, &full_subject(), &sans())
+            .expect("csr");
         let pem = to_pem(&csr).expect("pem");
         assert!(pem.starts_with("-----BEGIN CERTIFICATE REQUEST-----\n"));
 
@@ -460,13 +335,22 @@ mod tests {
         let key = rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("testdata/rsa2048-test-key.pem"))
             .expect("test key");
         let public = key.to_public_key();
-        let csr = build_csr(&LocalRsa(key), &SubjectFields::common_name("rsa"), &[]).expect("csr");
+        let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key);
+        let csr = build_csr::<_, rsa::pkcs1v15::Signature>(
+            &signer,
+            &SubjectFields::common_name("rsa"),
+            &[],
+        )
+        .expect("csr");
         let decoded = CertReq::from_der(&csr.to_der().expect("der")).expect("decodes");
         assert_eq!(decoded.algorithm.oid, rfc5912::SHA_256_WITH_RSA_ENCRYPTION);
         assert_eq!(decoded.algorithm.parameters, Some(Any::null()));
         assert!(decoded.info.attributes.is_empty());
-        let digest =
-            keys::digest(Hash::Sha256, &decoded.info.to_der().expect("info")).expect("digest");
+        let digest = crate::keys::digest(
+            keyward_protocol::psa::Hash::Sha256,
+            &decoded.info.to_der().expect("info"),
+        )
+        .expect("digest");
         public
             .verify(
                 rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
@@ -474,41 +358,6 @@ mod tests {
                 decoded.signature.raw_bytes(),
             )
             .expect("signature verifies");
-    }
-
-    #[test]
-    fn scheme_follows_the_key_policy() {
-        let p256 = keys::ecc_signing_key(keys::EccCurve::P256);
-        assert_eq!(
-            CsrSignatureScheme::for_key(&p256).expect("p256"),
-            CsrSignatureScheme::EcdsaSha256
-        );
-        let p384 = keys::ecc_signing_key(keys::EccCurve::P384);
-        assert_eq!(
-            CsrSignatureScheme::for_key(&p384).expect("p384"),
-            CsrSignatureScheme::EcdsaSha384
-        );
-        let mut any = p384;
-        any.policy.permitted_algorithms =
-            Algorithm::AsymmetricSignature(AsymmetricSignature::Ecdsa {
-                hash_alg: SignHash::Any,
-            });
-        assert_eq!(
-            CsrSignatureScheme::for_key(&any).expect("any"),
-            CsrSignatureScheme::EcdsaSha384
-        );
-        assert_eq!(
-            CsrSignatureScheme::for_key(&keys::rsa_signing_key(2048)).expect("rsa"),
-            CsrSignatureScheme::RsaPkcs1v15Sha256
-        );
-        assert!(CsrSignatureScheme::for_key(&keys::rsa_encryption_key(2048, true)).is_err());
-        assert!(CsrSignatureScheme::for_key(&keys::aes_gcm_key(128)).is_err());
-        let mut pss = keys::rsa_signing_key(2048);
-        pss.policy.permitted_algorithms =
-            Algorithm::AsymmetricSignature(AsymmetricSignature::RsaPss {
-                hash_alg: SignHash::Specific(Hash::Sha256),
-            });
-        assert!(CsrSignatureScheme::for_key(&pss).is_err());
     }
 
     #[test]

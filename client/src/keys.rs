@@ -21,11 +21,14 @@ const SECP_256_K_1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.1
 /// NIST prime curves offered by the convenience API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EccCurve {
+    /// NIST P-256 (secp256r1), with SHA-256.
     P256,
+    /// NIST P-384 (secp384r1), with SHA-384.
     P384,
 }
 
 impl EccCurve {
+    /// The curve's size in bits.
     pub fn bits(self) -> u32 {
         match self {
             EccCurve::P256 => 256,
@@ -110,6 +113,20 @@ pub fn rsa_signing_key(bits: u32) -> KeyAttributes {
     }
 }
 
+/// An RSA-PSS SHA-256 signing key pair (salt as long as the hash, as TLS 1.3 requires).
+pub fn rsa_pss_signing_key(bits: u32) -> KeyAttributes {
+    KeyAttributes {
+        key_type: KeyType::RsaKeyPair,
+        bits,
+        policy: KeyPolicy {
+            usage_flags: sign_usage(),
+            permitted_algorithms: Algorithm::AsymmetricSignature(AsymmetricSignature::RsaPss {
+                hash_alg: SignHash::Specific(Hash::Sha256),
+            }),
+        },
+    }
+}
+
 /// An RSA encryption key pair: OAEP-SHA256, or PKCS#1 v1.5 (parsec-tool's default).
 pub fn rsa_encryption_key(bits: u32, oaep: bool) -> KeyAttributes {
     let alg = if oaep {
@@ -161,6 +178,17 @@ pub fn digest(hash: Hash, message: &[u8]) -> Result<Vec<u8>> {
     })
 }
 
+/// The output length of a hash (0 for hashes this crate does not compute locally).
+pub fn hash_len(hash: Hash) -> usize {
+    match hash {
+        Hash::Sha224 | Hash::Sha512_224 => 28,
+        Hash::Sha256 | Hash::Sha512_256 => 32,
+        Hash::Sha384 => 48,
+        Hash::Sha512 => 64,
+        _ => 0,
+    }
+}
+
 /// The `namedCurve` OID of an elliptic-curve key, and the key's coordinate length.
 fn curve_oid(family: EccFamily, bits: u32) -> Result<ObjectIdentifier> {
     match (family, bits) {
@@ -191,11 +219,9 @@ pub fn public_key_info(
 ) -> Result<SubjectPublicKeyInfoOwned> {
     let (oid, parameters) = match attributes.key_type {
         KeyType::RsaKeyPair | KeyType::RsaPublicKey => {
-            RsaPublicKey::from_der(exported).map_err(|err| {
-                ClientError::Encoding(format!(
-                    "exported RSA key is not PKCS#1 RSAPublicKey: {err}"
-                ))
-            })?;
+            RsaPublicKey::from_der(exported).map_err(ClientError::encoding(
+                "the exported RSA key as a PKCS#1 RSAPublicKey",
+            ))?;
             (rfc5912::RSA_ENCRYPTION, Some(Any::null()))
         }
         KeyType::EccKeyPair {
@@ -214,10 +240,10 @@ pub fn public_key_info(
                 }
             };
             if exported.len() != len {
-                return Err(ClientError::Encoding(format!(
-                    "Montgomery public key has {} bytes, expected {len}",
-                    exported.len()
-                )));
+                return Err(ClientError::malformed(
+                    "the exported Montgomery public key",
+                    format!("{} bytes, expected {len}", exported.len()),
+                ));
             }
             (oid, None)
         }
@@ -225,11 +251,14 @@ pub fn public_key_info(
             let curve = curve_oid(curve_family, attributes.bits)?;
             let coordinate = attributes.bits.div_ceil(8) as usize;
             if exported.len() != 1 + 2 * coordinate || exported.first() != Some(&0x04) {
-                return Err(ClientError::Encoding(format!(
-                    "exported EC key is not an uncompressed {}-bit point ({} bytes)",
-                    attributes.bits,
-                    exported.len()
-                )));
+                return Err(ClientError::malformed(
+                    "the exported EC public key",
+                    format!(
+                        "not an uncompressed {}-bit point ({} bytes)",
+                        attributes.bits,
+                        exported.len()
+                    ),
+                ));
             }
             (rfc5912::ID_EC_PUBLIC_KEY, Some(Any::from(curve)))
         }
@@ -241,7 +270,8 @@ pub fn public_key_info(
     };
     Ok(SubjectPublicKeyInfoOwned {
         algorithm: AlgorithmIdentifierOwned { oid, parameters },
-        subject_public_key: BitString::from_bytes(exported).map_err(ClientError::encoding)?,
+        subject_public_key: BitString::from_bytes(exported)
+            .map_err(ClientError::encoding("a public key"))?,
     })
 }
 
@@ -249,7 +279,7 @@ pub fn public_key_info(
 pub fn public_key_pem(attributes: &KeyAttributes, exported: &[u8]) -> Result<String> {
     public_key_info(attributes, exported)?
         .to_pem(der::pem::LineEnding::LF)
-        .map_err(ClientError::encoding)
+        .map_err(ClientError::encoding("a public key PEM"))
 }
 
 /// ASN.1 `Ecdsa-Sig-Value` (RFC 3279).
@@ -264,27 +294,29 @@ struct EcdsaSigValue<'a> {
 pub fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>> {
     let (r, s) = raw.split_at(raw.len() / 2);
     if r.is_empty() || r.len() != s.len() {
-        return Err(ClientError::Encoding(format!(
-            "raw ECDSA signature of {} bytes is not r || s",
-            raw.len()
-        )));
+        return Err(ClientError::malformed(
+            "a raw ECDSA signature",
+            format!("{} bytes are not r || s", raw.len()),
+        ));
     }
-    let value = EcdsaSigValue {
-        r: UintRef::new(r).map_err(ClientError::encoding)?,
-        s: UintRef::new(s).map_err(ClientError::encoding)?,
+    let encoding = ClientError::encoding("an ECDSA signature");
+    let value = match (UintRef::new(r), UintRef::new(s)) {
+        (Ok(r), Ok(s)) => EcdsaSigValue { r, s },
+        (Err(err), _) | (_, Err(err)) => return Err(encoding(err)),
     };
-    value.to_der().map_err(ClientError::encoding)
+    value.to_der().map_err(encoding)
 }
 
 /// Converts DER `Ecdsa-Sig-Value` to PSA's `r || s`, each left-padded to `field_len` bytes.
 pub fn ecdsa_der_to_raw(der: &[u8], field_len: usize) -> Result<Vec<u8>> {
-    let value = EcdsaSigValue::from_der(der).map_err(ClientError::encoding)?;
+    let value = EcdsaSigValue::from_der(der).map_err(ClientError::encoding("a DER ECDSA signature"))?;
     let mut raw = vec![0u8; 2 * field_len];
     for (half, int) in raw.chunks_mut(field_len).zip([value.r, value.s]) {
         let bytes = int.as_bytes();
         if bytes.len() > field_len {
-            return Err(ClientError::Encoding(
-                "ECDSA signature component longer than the curve".to_owned(),
+            return Err(ClientError::malformed(
+                "a DER ECDSA signature",
+                "a component is longer than the curve".to_owned(),
             ));
         }
         half[field_len - bytes.len()..].copy_from_slice(bytes);

@@ -1,9 +1,15 @@
 //! The convenience API: create a key, sign, verify, encrypt, decrypt, export a PEM, make a
 //! CSR, each in one call with sensible defaults.
 //!
-//! Operations on an existing key look the key up with ListKeys (cached per client, refreshed
-//! when a key is unknown or a call fails) to learn its algorithm and the provider that holds
-//! it, so callers never repeat what the key's policy already says.
+//! Operations on an existing key look the key up with ListKeys (cached per client) to learn
+//! its algorithm and the provider that holds it, so callers never repeat what the key's policy
+//! already says, and so a key of the wrong type is refused locally, without a round trip.
+//! When the service refuses in a way a stale description explains (another process
+//! destroyed the key, or replaced it with a different one), the key is looked up again once
+//! and the call retried if the description changed.
+//!
+//! What to send for a key and how to read the answer are plain functions (`plan_*`,
+//! `finish_*`), shared with the async client.
 
 use keyward_protocol::ops::KeyInfo;
 use keyward_protocol::psa::{
@@ -14,13 +20,14 @@ use keyward_protocol::{Opcode, Operation, OperationResult, ProviderId, ResponseS
 use spki::SubjectPublicKeyInfoOwned;
 use zeroize::Zeroizing;
 
-use crate::client::{lock, unexpected, BasicClient};
-use crate::csr::{self, CsrSignatureScheme, CsrSigner, SubjectAltName, SubjectFields};
-use crate::error::{ClientError, ProtocolError, Result};
+use crate::client::{lock, BasicClient};
+use crate::csr::{self, SubjectAltName, SubjectFields};
+use crate::error::{ClientError, Result};
 use crate::keys::{self, EccCurve};
+use crate::request::{self, unexpected};
 
 /// Nonce length used for an AEAD algorithm (PSA defaults: CCM 13, others 12).
-fn nonce_len(alg: Aead) -> usize {
+pub(crate) fn nonce_len(alg: Aead) -> usize {
     let base = match alg {
         Aead::AeadWithDefaultLengthTag(base)
         | Aead::AeadWithShortenedTag { aead_alg: base, .. } => base,
@@ -83,8 +90,245 @@ pub fn ecdsa_field_len(attributes: &KeyAttributes) -> Option<usize> {
 
 fn random_bytes(len: usize) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; len];
-    getrandom::getrandom(&mut buf).map_err(|err| ClientError::Random(err.to_string()))?;
+    getrandom::getrandom(&mut buf).map_err(ClientError::Random)?;
     Ok(buf)
+}
+
+/// The provider holding `key`.
+pub(crate) fn provider_of(key: &KeyInfo) -> Result<ProviderId> {
+    ProviderId::from_u8(key.provider_id).ok_or_else(|| ClientError::UnknownProvider {
+        key: key.name.clone(),
+        provider: key.provider_id,
+    })
+}
+
+/// True for a failure that a stale key description could explain, worth one fresh look-up:
+/// the key is gone, or it is now of another type or policy than the cache says.
+pub(crate) fn maybe_stale(err: &ClientError) -> bool {
+    match err {
+        ClientError::KeyNotFound(_) | ClientError::UnsuitableKey { .. } => true,
+        ClientError::Service { status, .. } => matches!(
+            status,
+            ResponseStatus::PsaErrorNotPermitted
+                | ResponseStatus::PsaErrorNotSupported
+                | ResponseStatus::PsaErrorInvalidArgument
+                | ResponseStatus::PsaErrorInvalidHandle
+        ),
+        _ => false,
+    }
+}
+
+const NO_SIGNATURE: &str = "its policy permits no signature algorithm";
+
+/// What `sign` sends: the key's own algorithm, on a local digest unless the key may only
+/// sign messages.
+pub(crate) fn plan_sign(key: &KeyInfo, message: &[u8]) -> Result<Operation> {
+    let alg = signature_algorithm(&key.attributes)
+        .ok_or_else(|| ClientError::unsuitable(&key.name, NO_SIGNATURE))?;
+    let usage = key.attributes.policy.usage_flags;
+    if usage.sign_message && !usage.sign_hash {
+        return Ok(Operation::SignMessage {
+            key_name: key.name.clone(),
+            alg,
+            message: message.to_vec(),
+        });
+    }
+    if !usage.sign_hash {
+        return Err(ClientError::unsuitable(
+            &key.name,
+            "its policy does not allow signing",
+        ));
+    }
+    Ok(Operation::SignHash {
+        key_name: key.name.clone(),
+        alg,
+        hash: keys::digest(alg.hash().unwrap_or(Hash::Sha256), message)?,
+    })
+}
+
+pub(crate) fn finish_sign(result: OperationResult) -> Result<Vec<u8>> {
+    match result {
+        OperationResult::SignHash { signature } | OperationResult::SignMessage { signature } => {
+            Ok(signature)
+        }
+        _ => Err(unexpected(Opcode::PsaSignHash)),
+    }
+}
+
+/// What `verify` sends.
+pub(crate) fn plan_verify(key: &KeyInfo, message: &[u8], signature: &[u8]) -> Result<Operation> {
+    let alg = signature_algorithm(&key.attributes)
+        .ok_or_else(|| ClientError::unsuitable(&key.name, NO_SIGNATURE))?;
+    let usage = key.attributes.policy.usage_flags;
+    if usage.verify_message && !usage.verify_hash {
+        return Ok(Operation::VerifyMessage {
+            key_name: key.name.clone(),
+            alg,
+            message: message.to_vec(),
+            signature: signature.to_vec(),
+        });
+    }
+    if !usage.verify_hash {
+        return Err(ClientError::unsuitable(
+            &key.name,
+            "its policy does not allow verifying",
+        ));
+    }
+    Ok(Operation::VerifyHash {
+        key_name: key.name.clone(),
+        alg,
+        hash: keys::digest(alg.hash().unwrap_or(Hash::Sha256), message)?,
+        signature: signature.to_vec(),
+    })
+}
+
+pub(crate) fn finish_verify(result: Result<OperationResult>) -> Result<bool> {
+    request::verified(result.and_then(|result| match result {
+        OperationResult::VerifyHash | OperationResult::VerifyMessage => Ok(()),
+        _ => Err(unexpected(Opcode::PsaVerifyHash)),
+    }))
+}
+
+const NO_ENCRYPTION: &str = "its policy permits no AEAD or asymmetric encryption";
+
+/// What `encrypt` sends, and the nonce to put in front of an AEAD ciphertext. Associated
+/// data goes with AEAD keys, and becomes the label of RSA-OAEP; PKCS#1 v1.5 has no place
+/// for it.
+pub(crate) fn plan_encrypt(
+    key: &KeyInfo,
+    plaintext: &[u8],
+    associated_data: &[u8],
+) -> Result<(Operation, Option<Vec<u8>>)> {
+    if !key.attributes.policy.usage_flags.encrypt {
+        return Err(ClientError::unsuitable(
+            &key.name,
+            "its policy does not allow encryption",
+        ));
+    }
+    match key.attributes.policy.permitted_algorithms {
+        Algorithm::Aead(alg) => {
+            let nonce = random_bytes(nonce_len(alg))?;
+            let operation = Operation::AeadEncrypt {
+                key_name: key.name.clone(),
+                alg,
+                nonce: nonce.clone(),
+                additional_data: associated_data.to_vec(),
+                plaintext: Zeroizing::new(plaintext.to_vec()),
+            };
+            Ok((operation, Some(nonce)))
+        }
+        Algorithm::AsymmetricEncryption(alg) => Ok((
+            Operation::AsymmetricEncrypt {
+                key_name: key.name.clone(),
+                alg,
+                plaintext: Zeroizing::new(plaintext.to_vec()),
+                salt: rsa_label(key, alg, associated_data)?,
+            },
+            None,
+        )),
+        _ => Err(ClientError::unsuitable(&key.name, NO_ENCRYPTION)),
+    }
+}
+
+fn rsa_label(
+    key: &KeyInfo,
+    alg: keyward_protocol::psa::AsymmetricEncryption,
+    associated_data: &[u8],
+) -> Result<Option<Vec<u8>>> {
+    use keyward_protocol::psa::AsymmetricEncryption;
+    match alg {
+        _ if associated_data.is_empty() => Ok(None),
+        AsymmetricEncryption::RsaOaep { .. } => Ok(Some(associated_data.to_vec())),
+        _ => Err(ClientError::unsuitable(
+            &key.name,
+            "RSA PKCS#1 v1.5 encryption cannot bind associated data (use OAEP or AEAD)",
+        )),
+    }
+}
+
+pub(crate) fn finish_encrypt(result: OperationResult, nonce: Option<Vec<u8>>) -> Result<Vec<u8>> {
+    match (result, nonce) {
+        (OperationResult::AeadEncrypt { ciphertext }, Some(nonce)) => {
+            let mut out = nonce;
+            out.extend_from_slice(&ciphertext);
+            Ok(out)
+        }
+        (OperationResult::AsymmetricEncrypt { ciphertext }, None) => Ok(ciphertext),
+        _ => Err(unexpected(Opcode::PsaAeadEncrypt)),
+    }
+}
+
+/// What `decrypt` sends for what `encrypt` produced.
+pub(crate) fn plan_decrypt(
+    key: &KeyInfo,
+    ciphertext: &[u8],
+    associated_data: &[u8],
+) -> Result<Operation> {
+    if !key.attributes.policy.usage_flags.decrypt {
+        return Err(ClientError::unsuitable(
+            &key.name,
+            "its policy does not allow decryption",
+        ));
+    }
+    match key.attributes.policy.permitted_algorithms {
+        Algorithm::Aead(alg) => {
+            let len = nonce_len(alg);
+            if ciphertext.len() < len {
+                return Err(ClientError::InvalidArgument(format!(
+                    "ciphertext shorter than its {len}-byte nonce"
+                )));
+            }
+            let (nonce, body) = ciphertext.split_at(len);
+            Ok(Operation::AeadDecrypt {
+                key_name: key.name.clone(),
+                alg,
+                nonce: nonce.to_vec(),
+                additional_data: associated_data.to_vec(),
+                ciphertext: body.to_vec(),
+            })
+        }
+        Algorithm::AsymmetricEncryption(alg) => Ok(Operation::AsymmetricDecrypt {
+            key_name: key.name.clone(),
+            alg,
+            ciphertext: ciphertext.to_vec(),
+            salt: rsa_label(key, alg, associated_data)?,
+        }),
+        _ => Err(ClientError::unsuitable(&key.name, NO_ENCRYPTION)),
+    }
+}
+
+pub(crate) fn finish_decrypt(result: OperationResult) -> Result<Secret> {
+    match result {
+        OperationResult::AeadDecrypt { plaintext }
+        | OperationResult::AsymmetricDecrypt { plaintext } => Ok(plaintext),
+        _ => Err(unexpected(Opcode::PsaAeadDecrypt)),
+    }
+}
+
+/// What `public_key_info` sends: only keys that have a public half get a round trip.
+pub(crate) fn plan_export_public(key: &KeyInfo) -> Result<Operation> {
+    match key.attributes.key_type {
+        KeyType::RsaKeyPair
+        | KeyType::RsaPublicKey
+        | KeyType::EccKeyPair { .. }
+        | KeyType::EccPublicKey { .. } => Ok(Operation::ExportPublicKey {
+            key_name: key.name.clone(),
+        }),
+        other => Err(ClientError::unsuitable(
+            &key.name,
+            format!("{other:?} keys have no public key"),
+        )),
+    }
+}
+
+pub(crate) fn finish_export_public(
+    key: &KeyInfo,
+    result: OperationResult,
+) -> Result<SubjectPublicKeyInfoOwned> {
+    match result {
+        OperationResult::ExportPublicKey { data } => keys::public_key_info(&key.attributes, &data),
+        _ => Err(unexpected(Opcode::PsaExportPublicKey)),
+    }
 }
 
 impl BasicClient {
@@ -108,6 +352,12 @@ impl BasicClient {
         self.generate_key(key_name, keys::rsa_signing_key(bits))
     }
 
+    /// An RSA-PSS SHA-256 signing key of `bits` bits: the RSA key for TLS 1.3, which refuses
+    /// PKCS#1 v1.5 signatures.
+    pub fn create_rsa_pss_signing_key(&self, key_name: &str, bits: u32) -> Result<()> {
+        self.generate_key(key_name, keys::rsa_pss_signing_key(bits))
+    }
+
     /// An RSA encryption key: OAEP-SHA256 if `oaep`, else PKCS#1 v1.5.
     pub fn create_rsa_encryption_key(&self, key_name: &str, bits: u32, oaep: bool) -> Result<()> {
         self.generate_key(key_name, keys::rsa_encryption_key(bits, oaep))
@@ -118,9 +368,10 @@ impl BasicClient {
         self.generate_key(key_name, keys::aes_gcm_key(bits))
     }
 
-    /// The key's description (provider and attributes), from ListKeys.
+    /// The key's description (provider and attributes), from the cache or ListKeys;
+    /// [`ClientError::KeyNotFound`] if the caller has no key of that name.
     pub fn key_info(&self, key_name: &str) -> Result<KeyInfo> {
-        if let Some(info) = lock(&self.keys).get(key_name) {
+        if let Some(info) = lock(&self.caches().keys).get(key_name) {
             return Ok(info.clone());
         }
         self.list_keys()?
@@ -129,200 +380,95 @@ impl BasicClient {
             .ok_or_else(|| ClientError::KeyNotFound(key_name.to_owned()))
     }
 
-    /// Runs `operation` on the provider holding `key`. A refusal that a stale description
-    /// could explain (the key was destroyed or replaced by another process) drops it from
-    /// the cache, so the next call looks the key up again.
-    fn call_on_key(&self, key: &KeyInfo, operation: Operation) -> Result<OperationResult> {
-        let provider = ProviderId::from_u8(key.provider_id).ok_or_else(|| {
-            ClientError::Protocol(ProtocolError::ProviderMismatch {
-                expected: 0,
-                got: key.provider_id,
-            })
-        })?;
-        let result = self.call(provider, operation);
-        if let Err(ClientError::Service { status, .. }) = &result {
-            if matches!(
-                status,
-                ResponseStatus::PsaErrorDoesNotExist
-                    | ResponseStatus::PsaErrorNotPermitted
-                    | ResponseStatus::PsaErrorNotSupported
-                    | ResponseStatus::PsaErrorInvalidArgument
-                    | ResponseStatus::PsaErrorInvalidHandle
-            ) {
-                self.forget_key(&key.name);
+    /// Runs `attempt` with the key's description; when it fails in a way a stale
+    /// description explains, looks the key up again and, if it changed, retries once.
+    fn with_key<T>(&self, key_name: &str, attempt: impl Fn(&KeyInfo) -> Result<T>) -> Result<T> {
+        let key = self.key_info(key_name)?;
+        match attempt(&key) {
+            Err(err) if maybe_stale(&err) => {
+                self.forget_key(key_name);
+                let fresh = self.key_info(key_name)?;
+                if fresh == key {
+                    return Err(err);
+                }
+                attempt(&fresh)
             }
+            other => other,
         }
-        result
     }
 
-    fn unsuitable(key_name: &str, reason: &str) -> ClientError {
-        ClientError::UnsuitableKey {
-            key: key_name.to_owned(),
-            reason: reason.to_owned(),
-        }
+    /// Runs a planned operation on the provider holding `key`.
+    fn call_on_key(&self, key: &KeyInfo, operation: Operation) -> Result<OperationResult> {
+        self.call(provider_of(key)?, operation)
     }
 
     /// Signs `message` with the key's own algorithm. The digest is computed locally and
     /// signed with sign_hash; keys only allowed to sign messages use sign_message. The
-    /// signature is in PSA format (ECDSA: `r || s`; see [`keys::ecdsa_raw_to_der`]).
+    /// signature is in PSA format (ECDSA: `r || s`; see [`keys::ecdsa_raw_to_der`], or use
+    /// [`BasicClient::signing_key`] for X.509 encodings).
     pub fn sign(&self, key_name: &str, message: &[u8]) -> Result<Vec<u8>> {
-        let key = self.key_info(key_name)?;
-        let alg = signature_algorithm(&key.attributes).ok_or_else(|| {
-            Self::unsuitable(key_name, "its policy permits no signature algorithm")
-        })?;
-        let usage = key.attributes.policy.usage_flags;
-        let operation = if usage.sign_message && !usage.sign_hash {
-            Operation::SignMessage {
-                key_name: key_name.to_owned(),
-                alg,
-                message: message.to_vec(),
-            }
-        } else {
-            Operation::SignHash {
-                key_name: key_name.to_owned(),
-                alg,
-                hash: keys::digest(alg.hash().unwrap_or(Hash::Sha256), message)?,
-            }
-        };
-        let opcode = operation.opcode();
-        match self.call_on_key(&key, operation)? {
-            OperationResult::SignHash { signature }
-            | OperationResult::SignMessage { signature } => Ok(signature),
-            _ => Err(unexpected(opcode)),
-        }
+        self.with_key(key_name, |key| {
+            finish_sign(self.call_on_key(key, plan_sign(key, message)?)?)
+        })
     }
 
     /// Verifies a PSA-format signature of `message`: `Ok(false)` for an invalid signature,
     /// an error for anything else.
+    #[must_use = "a false result means the signature is invalid"]
     pub fn verify(&self, key_name: &str, message: &[u8], signature: &[u8]) -> Result<bool> {
-        let key = self.key_info(key_name)?;
-        let alg = signature_algorithm(&key.attributes).ok_or_else(|| {
-            Self::unsuitable(key_name, "its policy permits no signature algorithm")
-        })?;
-        let usage = key.attributes.policy.usage_flags;
-        let operation = if usage.verify_message && !usage.verify_hash {
-            Operation::VerifyMessage {
-                key_name: key_name.to_owned(),
-                alg,
-                message: message.to_vec(),
-                signature: signature.to_vec(),
-            }
-        } else {
-            Operation::VerifyHash {
-                key_name: key_name.to_owned(),
-                alg,
-                hash: keys::digest(alg.hash().unwrap_or(Hash::Sha256), message)?,
-                signature: signature.to_vec(),
-            }
-        };
-        match self.call_on_key(&key, operation) {
-            Ok(OperationResult::VerifyHash | OperationResult::VerifyMessage) => Ok(true),
-            Ok(_) => Err(unexpected(Opcode::PsaVerifyHash)),
-            Err(ClientError::Service {
-                status: ResponseStatus::PsaErrorInvalidSignature,
-                ..
-            }) => Ok(false),
-            Err(err) => Err(err),
-        }
+        self.with_key(key_name, |key| {
+            finish_verify(self.call_on_key(key, plan_verify(key, message, signature)?))
+        })
     }
 
-    /// Encrypts with the key's own algorithm. AEAD keys: a fresh random nonce, output
-    /// `nonce || ciphertext || tag` (no associated data). RSA keys: the RSA ciphertext.
+    /// Encrypts with the key's own algorithm, without associated data: see
+    /// [`BasicClient::encrypt_with_aad`].
     pub fn encrypt(&self, key_name: &str, plaintext: &[u8]) -> Result<Vec<u8>> {
-        let key = self.key_info(key_name)?;
-        match key.attributes.policy.permitted_algorithms {
-            Algorithm::Aead(alg) => {
-                let nonce = random_bytes(nonce_len(alg))?;
-                let operation = Operation::AeadEncrypt {
-                    key_name: key_name.to_owned(),
-                    alg,
-                    nonce: nonce.clone(),
-                    additional_data: Vec::new(),
-                    plaintext: Zeroizing::new(plaintext.to_vec()),
-                };
-                match self.call_on_key(&key, operation)? {
-                    OperationResult::AeadEncrypt { ciphertext } => {
-                        let mut out = nonce;
-                        out.extend_from_slice(&ciphertext);
-                        Ok(out)
-                    }
-                    _ => Err(unexpected(Opcode::PsaAeadEncrypt)),
-                }
-            }
-            Algorithm::AsymmetricEncryption(alg) => {
-                let operation = Operation::AsymmetricEncrypt {
-                    key_name: key_name.to_owned(),
-                    alg,
-                    plaintext: Zeroizing::new(plaintext.to_vec()),
-                    salt: None,
-                };
-                match self.call_on_key(&key, operation)? {
-                    OperationResult::AsymmetricEncrypt { ciphertext } => Ok(ciphertext),
-                    _ => Err(unexpected(Opcode::PsaAsymmetricEncrypt)),
-                }
-            }
-            _ => Err(Self::unsuitable(
-                key_name,
-                "its policy permits no AEAD or asymmetric encryption",
-            )),
-        }
+        self.encrypt_with_aad(key_name, plaintext, &[])
+    }
+
+    /// Encrypts with the key's own algorithm, binding `associated_data` (authenticated, not
+    /// encrypted; the same bytes must be given to decrypt).
+    ///
+    /// AEAD keys (AES-GCM): a fresh random 96-bit nonce per call, output
+    /// `nonce || ciphertext || tag`. Random nonces are safe for up to 2^32 encryptions per
+    /// key (NIST SP 800-38D §8.3): rotate the key well before that. RSA-OAEP keys: the
+    /// associated data is the OAEP label; RSA PKCS#1 v1.5 keys refuse associated data.
+    pub fn encrypt_with_aad(
+        &self,
+        key_name: &str,
+        plaintext: &[u8],
+        associated_data: &[u8],
+    ) -> Result<Vec<u8>> {
+        self.with_key(key_name, |key| {
+            let (operation, nonce) = plan_encrypt(key, plaintext, associated_data)?;
+            finish_encrypt(self.call_on_key(key, operation)?, nonce)
+        })
     }
 
     /// Decrypts what [`BasicClient::encrypt`] produced.
     pub fn decrypt(&self, key_name: &str, ciphertext: &[u8]) -> Result<Secret> {
-        let key = self.key_info(key_name)?;
-        match key.attributes.policy.permitted_algorithms {
-            Algorithm::Aead(alg) => {
-                let len = nonce_len(alg);
-                if ciphertext.len() < len {
-                    return Err(ClientError::InvalidArgument(format!(
-                        "ciphertext shorter than its {len}-byte nonce"
-                    )));
-                }
-                let (nonce, body) = ciphertext.split_at(len);
-                let operation = Operation::AeadDecrypt {
-                    key_name: key_name.to_owned(),
-                    alg,
-                    nonce: nonce.to_vec(),
-                    additional_data: Vec::new(),
-                    ciphertext: body.to_vec(),
-                };
-                match self.call_on_key(&key, operation)? {
-                    OperationResult::AeadDecrypt { plaintext } => Ok(plaintext),
-                    _ => Err(unexpected(Opcode::PsaAeadDecrypt)),
-                }
-            }
-            Algorithm::AsymmetricEncryption(alg) => {
-                let operation = Operation::AsymmetricDecrypt {
-                    key_name: key_name.to_owned(),
-                    alg,
-                    ciphertext: ciphertext.to_vec(),
-                    salt: None,
-                };
-                match self.call_on_key(&key, operation)? {
-                    OperationResult::AsymmetricDecrypt { plaintext } => Ok(plaintext),
-                    _ => Err(unexpected(Opcode::PsaAsymmetricDecrypt)),
-                }
-            }
-            _ => Err(Self::unsuitable(
-                key_name,
-                "its policy permits no AEAD or asymmetric encryption",
-            )),
-        }
+        self.decrypt_with_aad(key_name, ciphertext, &[])
     }
 
-    /// The key's public key as SubjectPublicKeyInfo.
+    /// Decrypts what [`BasicClient::encrypt_with_aad`] produced with the same associated
+    /// data; a changed ciphertext, tag or associated data fails (`PsaErrorInvalidSignature`).
+    pub fn decrypt_with_aad(
+        &self,
+        key_name: &str,
+        ciphertext: &[u8],
+        associated_data: &[u8],
+    ) -> Result<Secret> {
+        self.with_key(key_name, |key| {
+            finish_decrypt(self.call_on_key(key, plan_decrypt(key, ciphertext, associated_data)?)?)
+        })
+    }
+
+    /// The key's public key as SubjectPublicKeyInfo (refused locally for keys without one).
     pub fn public_key_info(&self, key_name: &str) -> Result<SubjectPublicKeyInfoOwned> {
-        let key = self.key_info(key_name)?;
-        let operation = Operation::ExportPublicKey {
-            key_name: key_name.to_owned(),
-        };
-        match self.call_on_key(&key, operation)? {
-            OperationResult::ExportPublicKey { data } => {
-                keys::public_key_info(&key.attributes, &data)
-            }
-            _ => Err(unexpected(Opcode::PsaExportPublicKey)),
-        }
+        self.with_key(key_name, |key| {
+            finish_export_public(key, self.call_on_key(key, plan_export_public(key)?)?)
+        })
     }
 
     /// The key's public key as a `-----BEGIN PUBLIC KEY-----` PEM (SubjectPublicKeyInfo).
@@ -330,67 +476,19 @@ impl BasicClient {
         use der::EncodePem;
         self.public_key_info(key_name)?
             .to_pem(der::pem::LineEnding::LF)
-            .map_err(ClientError::encoding)
+            .map_err(ClientError::encoding("a public key PEM"))
     }
 
     /// A PEM PKCS#10 request for the key, signed in the service with the key's own
-    /// algorithm (ECDSA with SHA-256/384, or RSA PKCS#1 v1.5).
+    /// algorithm (ECDSA, RSA PKCS#1 v1.5 or RSA-PSS), through [`BasicClient::signing_key`].
     pub fn create_csr(
         &self,
         key_name: &str,
         subject: &SubjectFields,
         sans: &[SubjectAltName],
     ) -> Result<String> {
-        let signer = ServiceSigner::new(self, key_name)?;
-        csr::to_pem(&csr::build_csr(&signer, subject, sans)?)
-    }
-}
-
-/// A [`CsrSigner`] whose key is held by the service.
-#[derive(Debug)]
-pub struct ServiceSigner<'a> {
-    client: &'a BasicClient,
-    key: KeyInfo,
-    scheme: CsrSignatureScheme,
-}
-
-impl<'a> ServiceSigner<'a> {
-    /// Looks the key up and picks its CSR signature scheme.
-    pub fn new(client: &'a BasicClient, key_name: &str) -> Result<Self> {
-        let key = client.key_info(key_name)?;
-        let scheme = CsrSignatureScheme::for_key(&key.attributes).map_err(|err| {
-            ClientError::UnsuitableKey {
-                key: key_name.to_owned(),
-                reason: err.to_string(),
-            }
-        })?;
-        Ok(ServiceSigner {
-            client,
-            key,
-            scheme,
-        })
-    }
-}
-
-impl CsrSigner for ServiceSigner<'_> {
-    fn public_key(&self) -> Result<SubjectPublicKeyInfoOwned> {
-        self.client.public_key_info(&self.key.name)
-    }
-
-    fn scheme(&self) -> CsrSignatureScheme {
-        self.scheme
-    }
-
-    fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>> {
-        let operation = Operation::SignHash {
-            key_name: self.key.name.clone(),
-            alg: self.scheme.psa_algorithm(),
-            hash: digest.to_vec(),
-        };
-        match self.client.call_on_key(&self.key, operation)? {
-            OperationResult::SignHash { signature } => Ok(signature),
-            _ => Err(unexpected(Opcode::PsaSignHash)),
-        }
+        let signer = self.signing_key(key_name)?;
+        csr::to_pem(&csr::build_csr::<_, crate::Signature>(&signer, subject, sans)?)
     }
 }
 

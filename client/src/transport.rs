@@ -5,16 +5,20 @@
 //! threads does not serialise on one socket) and one connection per request, as Parsec does.
 //! A pooled connection may have been closed by the service while idle: the first request on
 //! it then fails with EPIPE/EOF, and is sent again once on a fresh connection.
+//!
+//! A client never has more than [`TransportConfig::max_connections`] connections open: a
+//! caller beyond that waits (up to the time-out) for one to come free, so a burst of threads
+//! shares a few connections instead of opening one each.
 
 use std::io::{ErrorKind, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use keyward_protocol::frame::{encode_frame, read_response};
 use keyward_protocol::header::CONTENT_TYPE_PROTOBUF;
-use keyward_protocol::{FrameError, Opcode, RawResponse, ResponseStatus, WireHeader};
+use keyward_protocol::{FrameError, Opcode, ProviderId, RawResponse, ResponseStatus, WireHeader};
 use zeroize::Zeroizing;
 
 use crate::error::{ClientError, ProtocolError, Result};
@@ -23,8 +27,8 @@ use crate::error::{ClientError, ProtocolError, Result};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default cap on a response body.
 pub const DEFAULT_MAX_BODY_LEN: u32 = 16 << 20;
-/// Idle connections kept for reuse in persistent mode.
-const MAX_IDLE: usize = 8;
+/// Default cap on the connections one client keeps open at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
 
 /// Whether connections are reused between requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -38,24 +42,36 @@ pub enum ConnectionMode {
 
 /// How to reach the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TransportConfig {
+    /// The service's socket path.
     pub endpoint: PathBuf,
-    /// Socket read and write time-out; `None` waits forever.
+    /// Socket read and write time-out, also the longest wait for a free connection; `None`
+    /// (or zero) waits forever.
     pub timeout: Option<Duration>,
+    /// Whether connections are reused.
     pub mode: ConnectionMode,
     /// Largest response body accepted.
     pub max_body_len: u32,
+    /// Most connections open at once (at least 1).
+    pub max_connections: usize,
 }
 
 impl TransportConfig {
-    /// Defaults for `endpoint`: persistent, 60 s time-out, 16 MiB bodies.
+    /// Defaults for `endpoint`: persistent, 60 s time-out, 16 MiB bodies, 16 connections.
     pub fn new(endpoint: impl Into<PathBuf>) -> Self {
         TransportConfig {
             endpoint: endpoint.into(),
             timeout: Some(DEFAULT_TIMEOUT),
             mode: ConnectionMode::Persistent,
             max_body_len: DEFAULT_MAX_BODY_LEN,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
+    }
+
+    /// The time-out as the socket API wants it: zero means none.
+    pub(crate) fn effective_timeout(&self) -> Option<Duration> {
+        self.timeout.filter(|t| !t.is_zero())
     }
 }
 
@@ -63,11 +79,46 @@ impl TransportConfig {
 #[derive(Debug)]
 pub struct Connection {
     config: TransportConfig,
-    idle: Mutex<Vec<UnixStream>>,
+    pool: Mutex<Pool>,
+    /// Signalled whenever a connection slot comes free.
+    freed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Pool {
+    /// Open connections waiting for the next request (persistent mode).
+    idle: Vec<UnixStream>,
+    /// Connection slots taken by requests in flight.
+    in_use: usize,
+}
+
+/// A connection slot held by one request; gives the slot back on drop, with the stream for
+/// reuse when [`Slot::keep`] was called.
+struct Slot<'a> {
+    connection: &'a Connection,
+    keep: Option<UnixStream>,
+}
+
+impl Slot<'_> {
+    fn keep(&mut self, stream: UnixStream) {
+        self.keep = Some(stream);
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut pool = self.connection.pool();
+        pool.in_use -= 1;
+        if let Some(stream) = self.keep.take() {
+            pool.idle.push(stream);
+        }
+        drop(pool);
+        self.connection.freed.notify_one();
+    }
 }
 
 /// Why one request/response exchange on a stream failed.
-enum ExchangeError {
+pub(crate) enum ExchangeError {
     Write(std::io::Error),
     Read(FrameError),
 }
@@ -75,7 +126,7 @@ enum ExchangeError {
 impl ExchangeError {
     /// True when the peer had closed the stream, so nothing was processed and a resend on a
     /// new connection is safe.
-    fn peer_closed(&self) -> bool {
+    pub(crate) fn peer_closed(&self) -> bool {
         let closed_kind = |kind: ErrorKind| {
             matches!(
                 kind,
@@ -93,7 +144,7 @@ impl ExchangeError {
         }
     }
 
-    fn into_client_error(self, config: &TransportConfig) -> ClientError {
+    pub(crate) fn into_client_error(self, config: &TransportConfig) -> ClientError {
         let timeout = |what| ClientError::Timeout(config.timeout.unwrap_or_default(), what);
         let is_timeout = |err: &std::io::Error| {
             matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
@@ -130,7 +181,7 @@ impl ExchangeError {
 /// True when a pooled stream has not been closed by the service meanwhile (e.g. by its idle
 /// time-out). Checked before reuse, so a request is resent only in the rare race where the
 /// service closes the stream between this check and the request's arrival.
-fn still_open(stream: &UnixStream) -> bool {
+pub(crate) fn still_open(stream: &UnixStream) -> bool {
     use nix::sys::socket::{recv, MsgFlags};
     use std::os::fd::AsRawFd;
     let mut probe = [0u8; 1];
@@ -151,7 +202,8 @@ impl Connection {
     pub fn new(config: TransportConfig) -> Self {
         Connection {
             config,
-            idle: Mutex::new(Vec::new()),
+            pool: Mutex::new(Pool::default()),
+            freed: Condvar::new(),
         }
     }
 
@@ -165,11 +217,64 @@ impl Connection {
         &self.config.endpoint
     }
 
-    fn idle(&self) -> MutexGuard<'_, Vec<UnixStream>> {
-        // A panic while holding the lock cannot leave the Vec inconsistent: keep using it.
-        self.idle
+    fn pool(&self) -> MutexGuard<'_, Pool> {
+        // Every update under the lock is a single push, pop or count change, so a panic
+        // elsewhere cannot leave the pool inconsistent: keep using it.
+        self.pool
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Takes a connection slot, waiting (up to the time-out) while all are in use; returns a
+    /// pooled stream when one is idle and still open.
+    fn acquire(&self) -> Result<(Slot<'_>, Option<UnixStream>)> {
+        let max = self.config.max_connections.max(1);
+        let deadline = self.config.effective_timeout().map(|t| Instant::now() + t);
+        let mut pool = self.pool();
+        loop {
+            while let Some(stream) = pool.idle.pop() {
+                if still_open(&stream) {
+                    pool.in_use += 1;
+                    return Ok((self.slot(), Some(stream)));
+                }
+            }
+            if pool.in_use < max {
+                pool.in_use += 1;
+                return Ok((self.slot(), None));
+            }
+            pool = match deadline {
+                None => self
+                    .freed
+                    .wait(pool)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(ClientError::Timeout(
+                            self.config.timeout.unwrap_or_default(),
+                            "waiting for a free connection",
+                        ));
+                    }
+                    self.freed
+                        .wait_timeout(pool, left)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    fn slot(&self) -> Slot<'_> {
+        Slot {
+            connection: self,
+            keep: None,
+        }
+    }
+
+    /// Connections currently open (idle or in use).
+    pub fn open_connections(&self) -> usize {
+        let pool = self.pool();
+        pool.idle.len() + pool.in_use
     }
 
     fn connect(&self) -> Result<UnixStream> {
@@ -177,7 +282,7 @@ impl Connection {
         let stream = UnixStream::connect(path)
             .map_err(|err| ClientError::io(format!("connecting to {}", path.display()), err))?;
         // A zero duration is refused by the socket API; treat it as "no time-out".
-        let timeout = self.config.timeout.filter(|t| !t.is_zero());
+        let timeout = self.config.effective_timeout();
         stream
             .set_read_timeout(timeout)
             .and_then(|()| stream.set_write_timeout(timeout))
@@ -199,13 +304,13 @@ impl Connection {
     pub fn round_trip(&self, header: &WireHeader, body: &[u8], auth: &[u8]) -> Result<RawResponse> {
         // The frame may hold a token or a plaintext.
         let frame = Zeroizing::new(encode_frame(header, body, auth));
+        let (mut slot, pooled) = self.acquire()?;
         if self.config.mode == ConnectionMode::PerRequest {
             let mut stream = self.connect()?;
             return self
                 .exchange(&mut stream, &frame)
                 .map_err(|err| err.into_client_error(&self.config));
         }
-        let pooled = self.idle().pop().filter(still_open);
         let reused = pooled.is_some();
         let mut stream = match pooled {
             Some(stream) => stream,
@@ -224,10 +329,7 @@ impl Connection {
         // A response under another opcode answers an unreadable request: the service closes
         // that connection, so it is not worth keeping.
         if response.header.opcode == header.opcode {
-            let mut idle = self.idle();
-            if idle.len() < MAX_IDLE {
-                idle.push(stream);
-            }
+            slot.keep(stream);
         }
         Ok(response)
     }
@@ -266,7 +368,8 @@ pub fn check_response(
     }
     if response.provider != request.provider {
         return Err(ProtocolError::ProviderMismatch {
-            expected: request.provider,
+            // Requests only ever name known providers.
+            expected: ProviderId::from_u8(request.provider).unwrap_or(ProviderId::Core),
             got: response.provider,
         });
     }
@@ -351,7 +454,7 @@ mod tests {
         assert!(matches!(
             check_response(&req, &resp, false),
             Err(ProtocolError::ProviderMismatch {
-                expected: 1,
+                expected: ProviderId::Software,
                 got: 3
             })
         ));
