@@ -651,11 +651,8 @@ fn main() -> ExitCode {
                 .downcast_ref::<ClientError>()
                 .and_then(ClientError::status)
             {
-                eprintln!(
-                    "keyward: service status: {} ({})",
-                    status as u16,
-                    status.description()
-                );
+                // Named too: a missing key reads "key … does not exist" above.
+                eprintln!("keyward: service status: {status}");
             }
             ExitCode::FAILURE
         }

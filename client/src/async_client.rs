@@ -11,6 +11,7 @@ use keyward_protocol::psa::{AsymmetricSignature, KeyAttributes};
 use keyward_protocol::{Opcode, Operation, OperationResult, ProviderId, Secret};
 use spki::SubjectPublicKeyInfoOwned;
 
+use crate::async_transport::AsyncConnection;
 use crate::auth::Authentication;
 use crate::client::{lock, Caches, ClientBuilder, Settings};
 use crate::error::{ClientError, Result};
@@ -20,7 +21,6 @@ use crate::simple::{
     finish_decrypt, finish_encrypt, finish_export_public, finish_sign, finish_verify, maybe_stale,
     plan_decrypt, plan_encrypt, plan_export_public, plan_sign, plan_verify, provider_of,
 };
-use crate::async_transport::AsyncConnection;
 #[cfg(doc)]
 use crate::BasicClient;
 
@@ -102,7 +102,11 @@ impl AsyncClient {
 
     /// Sends `operation` to `provider` and returns the decoded result; a missing key named by
     /// the operation is [`ClientError::KeyNotFound`]. See [`BasicClient::call`].
-    pub async fn call(&self, provider: ProviderId, operation: Operation) -> Result<OperationResult> {
+    pub async fn call(
+        &self,
+        provider: ProviderId,
+        operation: Operation,
+    ) -> Result<OperationResult> {
         self.call_as(provider, &self.inner.settings.auth, &operation)
             .await
             .map_err(|err| match request::key_name(&operation) {
@@ -141,7 +145,11 @@ impl AsyncClient {
             return Ok(list);
         }
         let result = self
-            .call_as(ProviderId::Core, &Authentication::None, &Operation::ListProviders)
+            .call_as(
+                ProviderId::Core,
+                &Authentication::None,
+                &Operation::ListProviders,
+            )
             .await?;
         let infos = expect_result!(result, Opcode::ListProviders,
             OperationResult::ListProviders { providers } => providers)?;

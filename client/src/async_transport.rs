@@ -85,7 +85,10 @@ impl AsyncConnection {
         frame: &[u8],
     ) -> Result<std::result::Result<RawResponse, ExchangeError>> {
         self.timed("waiting for the response", async {
-            stream.write_all(frame).await.map_err(ExchangeError::Write)?;
+            stream
+                .write_all(frame)
+                .await
+                .map_err(ExchangeError::Write)?;
             read_response_async(stream, self.config.max_body_len)
                 .await
                 .map_err(ExchangeError::Read)

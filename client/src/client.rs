@@ -675,9 +675,9 @@ impl BasicClient {
             input: input.to_vec(),
             mac: mac.to_vec(),
         };
-        request::verified(self.run(op).and_then(|result| {
-            expect_result!(result, Opcode::PsaMacVerify, OperationResult::MacVerify => ())
-        }))
+        request::verified(self.run(op).and_then(
+            |result| expect_result!(result, Opcode::PsaMacVerify, OperationResult::MacVerify => ()),
+        ))
     }
 
     /// A digest computed by the service.

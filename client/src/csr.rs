@@ -198,10 +198,12 @@ where
             .insert(attribute)
             .map_err(ClientError::encoding("the extensionRequest attribute"))?;
     }
-    let public_key = SubjectPublicKeyInfoOwned::from_key(signer.verifying_key())
-        .map_err(|err| ClientError::Encoding {
-            context: "the signer's public key",
-            source: Box::new(err),
+    let public_key =
+        SubjectPublicKeyInfoOwned::from_key(signer.verifying_key()).map_err(|err| {
+            ClientError::Encoding {
+                context: "the signer's public key",
+                source: Box::new(err),
+            }
         })?;
     let info = CertReqInfo {
         version: Version::V1,
@@ -209,12 +211,13 @@ where
         public_key,
         attributes,
     };
-    let algorithm = signer
-        .signature_algorithm_identifier()
-        .map_err(|err| ClientError::Encoding {
-            context: "the signer's signature algorithm",
-            source: Box::new(err),
-        })?;
+    let algorithm =
+        signer
+            .signature_algorithm_identifier()
+            .map_err(|err| ClientError::Encoding {
+                context: "the signer's signature algorithm",
+                source: Box::new(err),
+            })?;
     let to_sign = info
         .to_der()
         .map_err(ClientError::encoding("the request info"))?;
@@ -281,8 +284,8 @@ mod tests {
     #[test]
     fn p256_csr_decodes_and_verifies() {
         let key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).expect("key");
-        let csr = build_csr::<_, p256::ecdsa::DerSignature>(&key, &full_subject(), &sans())
-            .expect("csr");
+        let csr =
+            build_csr::<_, p256::ecdsa::DerSignature>(&key, &full_subject(), &sans()).expect("csr");
         let pem = to_pem(&csr).expect("pem");
         assert!(pem.starts_with("-----BEGIN CERTIFICATE REQUEST-----\n"));
 

@@ -104,7 +104,10 @@ impl BasicClient {
     pub fn aead_key(&self, key_name: &str) -> Result<AeadKey> {
         let info = self.key_info(key_name)?;
         let Algorithm::Aead(alg) = info.attributes.policy.permitted_algorithms else {
-            return Err(ClientError::unsuitable(key_name, "its policy is not an AEAD"));
+            return Err(ClientError::unsuitable(
+                key_name,
+                "its policy is not an AEAD",
+            ));
         };
         let usage = info.attributes.policy.usage_flags;
         if !(usage.encrypt && usage.decrypt) {

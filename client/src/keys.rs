@@ -309,7 +309,8 @@ pub fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>> {
 
 /// Converts DER `Ecdsa-Sig-Value` to PSA's `r || s`, each left-padded to `field_len` bytes.
 pub fn ecdsa_der_to_raw(der: &[u8], field_len: usize) -> Result<Vec<u8>> {
-    let value = EcdsaSigValue::from_der(der).map_err(ClientError::encoding("a DER ECDSA signature"))?;
+    let value =
+        EcdsaSigValue::from_der(der).map_err(ClientError::encoding("a DER ECDSA signature"))?;
     let mut raw = vec![0u8; 2 * field_len];
     for (half, int) in raw.chunks_mut(field_len).zip([value.r, value.s]) {
         let bytes = int.as_bytes();

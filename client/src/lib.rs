@@ -121,19 +121,19 @@ pub use async_client::AsyncClient;
 #[cfg(feature = "rcgen")]
 pub use rcgen_key::RcgenKey;
 
-/// The protocol crate, re-exported so users need not depend on it separately.
-pub use keyward_protocol as protocol;
 /// Re-exported: the DER types the API returns.
 pub use der;
-/// Re-exported: the RustCrypto signature traits [`SigningKey`] implements.
-pub use signature;
-/// Re-exported: `SubjectPublicKeyInfo` and the algorithm-identifier traits.
-pub use spki;
-/// Re-exported: the certificate and CSR types [`csr`] builds.
-pub use x509_cert;
+/// The protocol crate, re-exported so users need not depend on it separately.
+pub use keyward_protocol as protocol;
 #[cfg(feature = "rcgen")]
 /// Re-exported (feature `rcgen`): the certificate generator [`RcgenKey`] plugs into.
 pub use rcgen;
 #[cfg(feature = "rustls")]
 /// Re-exported (feature `rustls`): the TLS library [`SigningKey`] plugs into.
 pub use rustls;
+/// Re-exported: the RustCrypto signature traits [`SigningKey`] implements.
+pub use signature;
+/// Re-exported: `SubjectPublicKeyInfo` and the algorithm-identifier traits.
+pub use spki;
+/// Re-exported: the certificate and CSR types [`csr`] builds.
+pub use x509_cert;

@@ -52,9 +52,11 @@ impl SignatureScheme {
     /// algorithm, a wildcard hash replaced by the curve's matching hash (RSA: SHA-256).
     /// `Err` says why the key cannot sign.
     pub fn for_key(attributes: &KeyAttributes) -> std::result::Result<Self, &'static str> {
-        let alg = signature_algorithm(attributes)
-            .ok_or("its policy permits no signature algorithm")?;
-        let hash = alg.hash().ok_or("its policy signs raw data, without a hash")?;
+        let alg =
+            signature_algorithm(attributes).ok_or("its policy permits no signature algorithm")?;
+        let hash = alg
+            .hash()
+            .ok_or("its policy signs raw data, without a hash")?;
         let family = match (attributes.key_type, alg) {
             (
                 KeyType::EccKeyPair {
@@ -64,7 +66,9 @@ impl SignatureScheme {
             ) => 0,
             (KeyType::RsaKeyPair, AsymmetricSignature::RsaPkcs1v15Sign { .. }) => 1,
             (KeyType::RsaKeyPair, AsymmetricSignature::RsaPss { .. }) => 2,
-            _ => return Err("signing needs an ECDSA (NIST curve) or RSA PKCS#1 v1.5 / PSS key pair"),
+            _ => {
+                return Err("signing needs an ECDSA (NIST curve) or RSA PKCS#1 v1.5 / PSS key pair")
+            }
         };
         use SignatureScheme as S;
         Ok(match (family, hash) {
@@ -312,12 +316,11 @@ impl SigningKey {
         }
         let alg = signature_algorithm(&info.attributes)
             .ok_or_else(|| ClientError::unsuitable(key_name, "no signature algorithm"))?;
-        let provider = ProviderId::from_u8(info.provider_id).ok_or_else(|| {
-            ClientError::UnknownProvider {
+        let provider =
+            ProviderId::from_u8(info.provider_id).ok_or_else(|| ClientError::UnknownProvider {
                 key: key_name.to_owned(),
                 provider: info.provider_id,
-            }
-        })?;
+            })?;
         let public = PublicKey::new(client.public_key_info(key_name)?)?;
         Ok(SigningKey {
             client,
@@ -457,7 +460,11 @@ impl spki::DynSignatureAlgorithmIdentifier for SigningKey {
 }
 
 impl signature::Verifier<Signature> for SigningKey {
-    fn verify(&self, message: &[u8], signature: &Signature) -> std::result::Result<(), signature::Error> {
+    fn verify(
+        &self,
+        message: &[u8],
+        signature: &Signature,
+    ) -> std::result::Result<(), signature::Error> {
         match self.verify_message(message, signature) {
             Ok(true) => Ok(()),
             Ok(false) => Err(signature::Error::new()),
@@ -484,14 +491,23 @@ mod tests {
     fn schemes_follow_the_key_policy() {
         use keys::EccCurve;
         let p256 = keys::ecc_signing_key(EccCurve::P256);
-        assert_eq!(SignatureScheme::for_key(&p256), Ok(SignatureScheme::EcdsaSha256));
+        assert_eq!(
+            SignatureScheme::for_key(&p256),
+            Ok(SignatureScheme::EcdsaSha256)
+        );
         let mut p384 = keys::ecc_signing_key(EccCurve::P384);
-        assert_eq!(SignatureScheme::for_key(&p384), Ok(SignatureScheme::EcdsaSha384));
+        assert_eq!(
+            SignatureScheme::for_key(&p384),
+            Ok(SignatureScheme::EcdsaSha384)
+        );
         p384.policy.permitted_algorithms =
             Algorithm::AsymmetricSignature(AsymmetricSignature::Ecdsa {
                 hash_alg: SignHash::Any,
             });
-        assert_eq!(SignatureScheme::for_key(&p384), Ok(SignatureScheme::EcdsaSha384));
+        assert_eq!(
+            SignatureScheme::for_key(&p384),
+            Ok(SignatureScheme::EcdsaSha384)
+        );
         assert_eq!(
             SignatureScheme::for_key(&keys::rsa_signing_key(2048)),
             Ok(SignatureScheme::RsaPkcs1v15Sha256)
@@ -524,10 +540,14 @@ mod tests {
 
     #[test]
     fn ecdsa_identifiers_have_no_parameters_and_rsa_null() {
-        let ecdsa = SignatureScheme::EcdsaSha384.algorithm_identifier().expect("id");
+        let ecdsa = SignatureScheme::EcdsaSha384
+            .algorithm_identifier()
+            .expect("id");
         assert_eq!(ecdsa.oid, rfc5912::ECDSA_WITH_SHA_384);
         assert!(ecdsa.parameters.is_none());
-        let rsa = SignatureScheme::RsaPkcs1v15Sha256.algorithm_identifier().expect("id");
+        let rsa = SignatureScheme::RsaPkcs1v15Sha256
+            .algorithm_identifier()
+            .expect("id");
         assert_eq!(rsa.parameters, Some(Any::null()));
     }
 

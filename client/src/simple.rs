@@ -488,7 +488,9 @@ impl BasicClient {
         sans: &[SubjectAltName],
     ) -> Result<String> {
         let signer = self.signing_key(key_name)?;
-        csr::to_pem(&csr::build_csr::<_, crate::Signature>(&signer, subject, sans)?)
+        csr::to_pem(&csr::build_csr::<_, crate::Signature>(
+            &signer, subject, sans,
+        )?)
     }
 }
 

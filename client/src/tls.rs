@@ -47,7 +47,9 @@ impl rustls::sign::SigningKey for SigningKey {
     }
 
     fn public_key(&self) -> Option<SubjectPublicKeyInfoDer<'_>> {
-        Some(SubjectPublicKeyInfoDer::from(SigningKey::public_key(self).to_der()))
+        Some(SubjectPublicKeyInfoDer::from(
+            SigningKey::public_key(self).to_der(),
+        ))
     }
 
     fn algorithm(&self) -> SignatureAlgorithm {

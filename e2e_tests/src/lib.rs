@@ -388,11 +388,12 @@ pub fn extension_frame(
 /// The auth type byte for peer credentials (for hand-built frames).
 pub const PEER_AUTH: u8 = AuthType::UnixPeerCredentials as u8;
 
-/// Asserts that a client call failed with exactly `expected` from the service.
+/// Asserts that a client call failed with exactly `expected` from the service (a missing key
+/// counts as `PsaErrorDoesNotExist`, whichever side noticed it: see `ClientError::status`).
 #[track_caller]
 pub fn assert_status<T: std::fmt::Debug>(result: Result<T, ClientError>, expected: ResponseStatus) {
     match result {
-        Err(ClientError::Service { status, .. }) if status == expected => {}
+        Err(err) if err.status() == Some(expected) => {}
         other => panic!("expected the service to answer {expected}, got {other:?}"),
     }
 }

@@ -113,28 +113,25 @@ fn ecdsa_p256_and_p384_sign_and_verify_hashes_and_messages() {
 
         let signature = client.sign_hash(name, alg, &hash).unwrap();
         assert_eq!(signature.len(), 2 * field, "{curve:?}: raw r || s");
-        client.verify_hash(name, alg, &hash, &signature).unwrap();
-        assert_status(
-            client.verify_hash(name, alg, &hash, &flipped(&signature, 5)),
-            ResponseStatus::PsaErrorInvalidSignature,
-        );
-        assert_status(
-            client.verify_hash(name, alg, &flipped(&hash, 0), &signature),
-            ResponseStatus::PsaErrorInvalidSignature,
-        );
+        assert!(client.verify_hash(name, alg, &hash, &signature).unwrap());
+        assert!(!client
+            .verify_hash(name, alg, &hash, &flipped(&signature, 5))
+            .unwrap());
+        assert!(!client
+            .verify_hash(name, alg, &flipped(&hash, 0), &signature)
+            .unwrap());
 
         let msg_signature = client.sign_message(name, alg, message).unwrap();
-        client
+        assert!(client
             .verify_message(name, alg, message, &msg_signature)
-            .unwrap();
+            .unwrap());
         // A message signature is a signature of the message's hash.
-        client
+        assert!(client
             .verify_hash(name, alg, &hash, &msg_signature)
-            .unwrap();
-        assert_status(
-            client.verify_message(name, alg, b"the quick brown fix", &msg_signature),
-            ResponseStatus::PsaErrorInvalidSignature,
-        );
+            .unwrap());
+        assert!(!client
+            .verify_message(name, alg, b"the quick brown fix", &msg_signature)
+            .unwrap());
         // The convenience API agrees.
         let convenient = client.sign(name, message).unwrap();
         assert!(client.verify(name, message, &convenient).unwrap());
@@ -176,10 +173,9 @@ fn ecdsa_p256_and_p384_sign_and_verify_hashes_and_messages() {
     client
         .create_ecc_signing_key("ecdsa-p256-b", EccCurve::P256)
         .unwrap();
-    assert_status(
-        client.verify_hash("ecdsa-p256-b", ecdsa(Hash::Sha256), &hash, &raw),
-        ResponseStatus::PsaErrorInvalidSignature,
-    );
+    assert!(!client
+        .verify_hash("ecdsa-p256-b", ecdsa(Hash::Sha256), &hash, &raw)
+        .unwrap());
 }
 
 /// x coordinate of `scalar * point`: the raw ECDH shared secret, computed locally.
@@ -245,23 +241,20 @@ fn check_rsa_signatures(client: &BasicClient, name: &str, alg: AsymmetricSignatu
     let hash = digest(Hash::Sha256, message);
     let signature = client.sign_hash(name, alg, &hash).unwrap();
     assert_eq!(signature.len(), len);
-    client.verify_hash(name, alg, &hash, &signature).unwrap();
-    assert_status(
-        client.verify_hash(name, alg, &hash, &flipped(&signature, len / 2)),
-        ResponseStatus::PsaErrorInvalidSignature,
-    );
-    assert_status(
-        client.verify_hash(name, alg, &flipped(&hash, 31), &signature),
-        ResponseStatus::PsaErrorInvalidSignature,
-    );
+    assert!(client.verify_hash(name, alg, &hash, &signature).unwrap());
+    assert!(!client
+        .verify_hash(name, alg, &hash, &flipped(&signature, len / 2))
+        .unwrap());
+    assert!(!client
+        .verify_hash(name, alg, &flipped(&hash, 31), &signature)
+        .unwrap());
     let msg_signature = client.sign_message(name, alg, message).unwrap();
-    client
+    assert!(client
         .verify_message(name, alg, message, &msg_signature)
-        .unwrap();
-    assert_status(
-        client.verify_message(name, alg, b"RSA says goodbye", &msg_signature),
-        ResponseStatus::PsaErrorInvalidSignature,
-    );
+        .unwrap());
+    assert!(!client
+        .verify_message(name, alg, b"RSA says goodbye", &msg_signature)
+        .unwrap());
 }
 
 #[test]
@@ -641,19 +634,10 @@ fn hmac_and_cmac_compute_and_verify() {
             .unwrap();
         let mac = client.mac_compute(&name, hmac(hash), data).unwrap();
         assert_eq!(mac, hex(expected), "RFC 4231 case 1, {hash:?}");
-        client.mac_verify(&name, hmac(hash), data, &mac).unwrap();
-        assert_status(
-            client.mac_verify(&name, hmac(hash), data, &flipped(&mac, 0)),
-            ResponseStatus::PsaErrorInvalidSignature,
-        );
-        assert_status(
-            client.mac_verify(&name, hmac(hash), b"Hi there", &mac),
-            ResponseStatus::PsaErrorInvalidSignature,
-        );
-        assert_status(
-            client.mac_verify(&name, hmac(hash), data, &mac[..mac.len() - 1]),
-            ResponseStatus::PsaErrorInvalidSignature,
-        );
+        assert!(client.mac_verify(&name, hmac(hash), data, &mac).unwrap());
+        assert!(!client.mac_verify(&name, hmac(hash), data, &flipped(&mac, 0)).unwrap());
+        assert!(!client.mac_verify(&name, hmac(hash), b"Hi there", &mac).unwrap());
+        assert!(!client.mac_verify(&name, hmac(hash), data, &mac[..mac.len() - 1]).unwrap());
     }
     // A generated HMAC key: MACs are deterministic and checkable; the key is bound to its hash.
     client
@@ -677,13 +661,12 @@ fn hmac_and_cmac_compute_and_verify() {
             .unwrap(),
         mac
     );
-    client
+    assert!(client
         .mac_verify("hmac-gen", hmac(Hash::Sha256), b"payload", &mac)
-        .unwrap();
-    assert_status(
-        client.mac_verify("hmac-gen", hmac(Hash::Sha256), b"paylOad", &mac),
-        ResponseStatus::PsaErrorInvalidSignature,
-    );
+        .unwrap());
+    assert!(!client
+        .mac_verify("hmac-gen", hmac(Hash::Sha256), b"paylOad", &mac)
+        .unwrap());
     assert_status(
         client.mac_compute("hmac-gen", hmac(Hash::Sha512), b"payload"),
         ResponseStatus::PsaErrorNotPermitted,
@@ -713,15 +696,11 @@ fn hash_compute_and_compare_match_sha2() {
             let expected = digest(hash, input);
             let computed = client.hash_compute(hash, input).unwrap();
             assert_eq!(computed, expected, "{hash:?} of {} bytes", input.len());
-            client.hash_compare(hash, input, &expected).unwrap();
-            assert_status(
-                client.hash_compare(hash, input, &flipped(&expected, 7)),
-                ResponseStatus::PsaErrorInvalidSignature,
-            );
-            assert_status(
-                client.hash_compare(hash, input, &expected[..16]),
-                ResponseStatus::PsaErrorInvalidSignature,
-            );
+            assert!(client.hash_compare(hash, input, &expected).unwrap());
+            assert!(!client
+                .hash_compare(hash, input, &flipped(&expected, 7))
+                .unwrap());
+            assert!(!client.hash_compare(hash, input, &expected[..16]).unwrap());
         }
     }
     assert_status(
@@ -869,10 +848,9 @@ fn policy_refusals() {
         client.sign_message("verify-only", ecdsa(Hash::Sha256), b"policy"),
         ResponseStatus::PsaErrorNotPermitted,
     );
-    assert_status(
-        client.verify_hash("verify-only", ecdsa(Hash::Sha256), &hash, &[1u8; 64]),
-        ResponseStatus::PsaErrorInvalidSignature,
-    );
+    assert!(!client
+        .verify_hash("verify-only", ecdsa(Hash::Sha256), &hash, &[1u8; 64])
+        .unwrap());
     // ECDSA-SHA256 key: no other hash.
     client.create_signing_key("sha256-only").unwrap();
     let hash384 = digest(Hash::Sha384, b"policy");

@@ -41,13 +41,12 @@ fn direct_identities_have_separate_namespaces() {
 
     // A signature by alice's key does not verify under bob's key of the same name.
     let alice_sig = alice.sign_hash("shared-name", ecdsa256(), &hash).unwrap();
-    alice
+    assert!(alice
         .verify_hash("shared-name", ecdsa256(), &hash, &alice_sig)
-        .unwrap();
-    assert_status(
-        bob.verify_hash("shared-name", ecdsa256(), &hash, &alice_sig),
-        ResponseStatus::PsaErrorInvalidSignature,
-    );
+        .unwrap());
+    assert!(!bob
+        .verify_hash("shared-name", ecdsa256(), &hash, &alice_sig)
+        .unwrap());
 
     // Bob cannot reach alice's other key in any way.
     assert_status(
@@ -82,9 +81,9 @@ fn direct_identities_have_separate_namespaces() {
         alice_public
     );
     let again = alice.sign_hash("shared-name", ecdsa256(), &hash).unwrap();
-    alice
+    assert!(alice
         .verify_hash("shared-name", ecdsa256(), &hash, &again)
-        .unwrap();
+        .unwrap());
     assert_eq!(alice.list_keys().unwrap().len(), 2);
 
     // Names are compared exactly: "Alice" is someone else.

@@ -142,9 +142,9 @@ fn sigkill_during_key_creation_leaves_a_consistent_store() {
         let signature = client
             .sign_hash(name, ecdsa256(), &hash)
             .unwrap_or_else(|err| panic!("listed key {name} unusable: {err}"));
-        client
+        assert!(client
             .verify_hash(name, ecdsa256(), &hash, &signature)
-            .unwrap_or_else(|err| panic!("listed key {name} does not verify: {err}"));
+            .unwrap_or_else(|err| panic!("listed key {name} does not verify: {err}")));
     }
     // The in-flight names are either whole keys or free: no half-created record blocks them.
     for name in &in_flight {
