@@ -5,7 +5,8 @@
 //! request holds a permit while it uses a stream, and a new stream is opened only when no
 //! idle one is left, so open streams never outnumber the permits.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use keyward_protocol::frame::{encode_frame, read_response_async};
 use keyward_protocol::{RawResponse, WireHeader};
@@ -22,7 +23,22 @@ use crate::transport::{ConnectionMode, ExchangeError, TransportConfig};
 pub(crate) struct AsyncConnection {
     config: TransportConfig,
     permits: Semaphore,
-    idle: Mutex<Vec<UnixStream>>,
+    idle: Mutex<Vec<Counted>>,
+    /// Streams open right now, counted by the streams themselves.
+    open: Arc<AtomicUsize>,
+}
+
+/// A stream that counts itself in [`AsyncConnection::open`] while it exists.
+#[derive(Debug)]
+struct Counted {
+    stream: UnixStream,
+    open: Arc<AtomicUsize>,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// True when an idle stream was not closed by the service meanwhile: nothing to read is the
@@ -38,6 +54,7 @@ impl AsyncConnection {
             permits: Semaphore::new(config.max_connections.max(1)),
             config,
             idle: Mutex::new(Vec::new()),
+            open: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -45,17 +62,16 @@ impl AsyncConnection {
         &self.config.endpoint
     }
 
-    fn idle(&self) -> MutexGuard<'_, Vec<UnixStream>> {
+    fn idle(&self) -> MutexGuard<'_, Vec<Counted>> {
         // Single pushes and pops only: a panic elsewhere cannot leave the list inconsistent.
         self.idle
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Open connections: idle ones plus those held by requests in flight.
+    /// Open connections: idle ones plus those used by requests in flight.
     pub fn open_connections(&self) -> usize {
-        let in_use = self.config.max_connections.max(1) - self.permits.available_permits();
-        self.idle().len() + in_use
+        self.open.load(Ordering::Relaxed)
     }
 
     /// Runs `future` under the configured time-out.
@@ -72,18 +88,25 @@ impl AsyncConnection {
         }
     }
 
-    async fn connect(&self) -> Result<UnixStream> {
+    async fn connect(&self) -> Result<Counted> {
         let path = &self.config.endpoint;
-        self.timed("connecting", UnixStream::connect(path))
+        let stream = self
+            .timed("connecting", UnixStream::connect(path))
             .await?
-            .map_err(|err| ClientError::io(format!("connecting to {}", path.display()), err))
+            .map_err(|err| ClientError::io(format!("connecting to {}", path.display()), err))?;
+        self.open.fetch_add(1, Ordering::Relaxed);
+        Ok(Counted {
+            stream,
+            open: self.open.clone(),
+        })
     }
 
     async fn exchange(
         &self,
-        stream: &mut UnixStream,
+        stream: &mut Counted,
         frame: &[u8],
     ) -> Result<std::result::Result<RawResponse, ExchangeError>> {
+        let stream = &mut stream.stream;
         self.timed("waiting for the response", async {
             stream
                 .write_all(frame)
@@ -120,7 +143,7 @@ impl AsyncConnection {
             let Some(stream) = self.idle().pop() else {
                 break None;
             };
-            if still_open(&stream) {
+            if still_open(&stream.stream) {
                 break Some(stream);
             }
         };
