@@ -425,3 +425,17 @@ pub fn run_ok(command: &mut Command) -> String {
     );
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
+
+/// The sockets process `pid` has open (inodes, from /proc/PID/fd): for a daemon, its
+/// listener, internal sockets and accepted connections, as the kernel sees them.
+pub fn socket_inodes(pid: u32) -> std::collections::BTreeSet<String> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Default::default();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+        .map(|target| target.to_string_lossy().into_owned())
+        .filter(|target| target.starts_with("socket:"))
+        .collect()
+}
