@@ -24,7 +24,7 @@ use crate::error::{ClientError, Result};
 use crate::request::{self, expect_result, unexpected};
 use crate::transport::{Connection, ConnectionMode, TransportConfig};
 
-/// Builds a [`BasicClient`] (or, with the `tokio` feature, an [`crate::AsyncClient`]),
+/// Builds a [`BasicClient`] (or, with the `tokio` feature, an `AsyncClient`),
 /// overriding any of its defaults.
 #[derive(Debug, Clone, Default)]
 pub struct ClientBuilder {

@@ -36,7 +36,7 @@
 //! and RSA PKCS#1 v1.5 and PSS keys, so `x509-cert` builders and other RustCrypto users take
 //! it unchanged ([`csr`] builds PKCS#10 requests that way). With the `rustls` feature it is
 //! a `rustls::sign::SigningKey` (mTLS with a key that never leaves keywardd); with the
-//! `rcgen` feature, [`RcgenKey`] issues certificates with a keywardd-held CA key. TLS 1.3
+//! `rcgen` feature, `RcgenKey` issues certificates with a keywardd-held CA key. TLS 1.3
 //! refuses RSA PKCS#1 v1.5 signatures: make RSA keys for TLS with
 //! [`BasicClient::create_rsa_pss_signing_key`].
 //!
@@ -44,7 +44,7 @@
 //!
 //! [`BasicClient`] is blocking (std sockets): one call is one round trip of some tens of
 //! microseconds, plus the operation (RSA signatures take milliseconds). In an async service
-//! use [`AsyncClient`] (feature `tokio`, built with [`ClientBuilder::build_async`]), which
+//! use `AsyncClient` (feature `tokio`, built with `ClientBuilder::build_async`), which
 //! waits on tokio's sockets and never blocks a runtime thread; or move blocking calls off
 //! the runtime with `tokio::task::spawn_blocking`. Both keep connections open and reuse
 //! them, at most [`ClientBuilder::max_connections`] at once (default 16) per client and its
@@ -126,7 +126,7 @@ pub use der;
 /// The protocol crate, re-exported so users need not depend on it separately.
 pub use keyward_protocol as protocol;
 #[cfg(feature = "rcgen")]
-/// Re-exported (feature `rcgen`): the certificate generator [`RcgenKey`] plugs into.
+/// Re-exported (feature `rcgen`): the certificate generator `RcgenKey` plugs into.
 pub use rcgen;
 #[cfg(feature = "rustls")]
 /// Re-exported (feature `rustls`): the TLS library [`SigningKey`] plugs into.
