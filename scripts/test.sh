@@ -10,6 +10,10 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== build the daemons the e2e tests spawn"
 cargo build --workspace --bins --locked
+echo "== the libraries are publishable (packaged, then built from the package alone)"
+cargo package -p keyward-protocol -p keyward-client --locked --allow-dirty --quiet
+echo "== library docs build without warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc -p keyward-protocol -p keyward-client --no-deps --all-features --locked --quiet
 echo "== tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
