@@ -660,6 +660,81 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_callers_share_at_most_max_connections() {
+        // A server that takes its time, so callers really overlap.
+        let server = FakeServer::start(usize::MAX, |req| {
+            thread::sleep(Duration::from_millis(2));
+            echo(req)
+        });
+        let mut config = TransportConfig::new(&server.path);
+        config.max_connections = 3;
+        config.timeout = Some(Duration::from_secs(10));
+        let conn = Arc::new(Connection::new(config));
+        let threads: Vec<_> = (0..24)
+            .map(|_| {
+                let conn = conn.clone();
+                thread::spawn(move || {
+                    for _ in 0..5 {
+                        conn.round_trip(&request(Opcode::Ping, 0), &[], &[])
+                            .expect("round trip");
+                        assert!(conn.open_connections() <= 3);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("thread");
+        }
+        let opened = server.connections.load(Ordering::SeqCst);
+        assert!((2..=3).contains(&opened), "{opened} connections opened");
+    }
+
+    #[test]
+    fn waiting_for_a_connection_times_out() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("slow.sock");
+        let listener = UnixListener::bind(&path).expect("bind");
+        // Answers the one request a byte every 30 ms: the connection stays busy for a second
+        // while every single read is well within the 200 ms time-out.
+        thread::spawn(move || {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let Ok(req) = read_request(&mut stream, &FrameLimits::default()) else {
+                return;
+            };
+            for byte in encode_frame(&answer(&req.header, 0, 0), &[], &[]) {
+                thread::sleep(Duration::from_millis(30));
+                if stream.write_all(&[byte]).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut config = TransportConfig::new(&path);
+        config.max_connections = 1;
+        config.timeout = Some(Duration::from_millis(200));
+        let conn = Arc::new(Connection::new(config));
+        let busy = {
+            let conn = conn.clone();
+            thread::spawn(move || conn.round_trip(&request(Opcode::Ping, 0), &[], &[]))
+        };
+        thread::sleep(Duration::from_millis(50));
+        let err = conn
+            .round_trip(&request(Opcode::Ping, 0), &[], &[])
+            .expect_err("no free connection");
+        assert!(
+            matches!(
+                err,
+                ClientError::Timeout(_, "waiting for a free connection")
+            ),
+            "{err:?}"
+        );
+        busy.join()
+            .expect("thread")
+            .expect("the slow request itself completes");
+    }
+
+    #[test]
     fn pooled_streams_are_checked_before_reuse() {
         use std::io::Write as _;
         let (ours, theirs) = UnixStream::pair().expect("pair");

@@ -6,7 +6,14 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 /// Crates only the `keyward` CLI (keyward-cli) may use.
-const CLI_ONLY: &[&str] = &["clap", "anyhow", "base64", "serde", "serde_json", "keyward-cli"];
+const CLI_ONLY: &[&str] = &[
+    "clap",
+    "anyhow",
+    "base64",
+    "serde",
+    "serde_json",
+    "keyward-cli",
+];
 /// tokio features that would bring a runtime, signals or files into an application's build.
 const HEAVY_TOKIO: &[&str] = &["rt", "rt-multi-thread", "macros", "signal", "fs", "process"];
 
@@ -16,7 +23,14 @@ fn linked_crates(features: &[&str]) -> BTreeMap<String, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["tree", "--offline", "-p", "keyward-client", "-e", "normal,no-proc-macro"])
+        .args([
+            "tree",
+            "--offline",
+            "-p",
+            "keyward-client",
+            "-e",
+            "normal,no-proc-macro",
+        ])
         .args(["--prefix", "none", "--format", "{p}|{f}"])
         .args(features)
         .output()
@@ -31,7 +45,10 @@ fn linked_crates(features: &[&str]) -> BTreeMap<String, String> {
         .filter_map(|line| {
             let (package, features) = line.split_once('|')?;
             let name = package.split_whitespace().next()?;
-            Some((name.to_owned(), features.trim_end_matches(" (*)").to_owned()))
+            Some((
+                name.to_owned(),
+                features.trim_end_matches(" (*)").to_owned(),
+            ))
         })
         .collect()
 }
@@ -44,7 +61,10 @@ fn default_build_has_no_cli_crates_and_no_tokio() {
         "the tree was not read: {crates:?}"
     );
     for name in CLI_ONLY.iter().chain(&["tokio", "rustls", "rcgen"]) {
-        assert!(!crates.contains_key(*name), "{name} is a dependency: {crates:?}");
+        assert!(
+            !crates.contains_key(*name),
+            "{name} is a dependency: {crates:?}"
+        );
     }
 }
 
@@ -52,12 +72,18 @@ fn default_build_has_no_cli_crates_and_no_tokio() {
 fn all_features_add_no_cli_crates_and_only_tokio_io() {
     let crates = linked_crates(&["--all-features"]);
     for name in CLI_ONLY {
-        assert!(!crates.contains_key(*name), "{name} is a dependency: {crates:?}");
+        assert!(
+            !crates.contains_key(*name),
+            "{name} is a dependency: {crates:?}"
+        );
     }
     let tokio = crates.get("tokio").expect("the tokio feature brings tokio");
     let features: Vec<&str> = tokio.split(',').collect();
     for heavy in HEAVY_TOKIO {
-        assert!(!features.contains(heavy), "tokio feature {heavy} enabled: {tokio}");
+        assert!(
+            !features.contains(heavy),
+            "tokio feature {heavy} enabled: {tokio}"
+        );
     }
     assert!(crates.contains_key("rustls") && crates.contains_key("rcgen"));
 }

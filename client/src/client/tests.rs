@@ -409,3 +409,49 @@ fn a_response_for_another_operation_is_refused() {
         "{err:?}"
     );
 }
+
+#[test]
+fn wrong_key_types_never_reach_the_service() {
+    let fake = FakeService::start(&[PEER]);
+    let client = client_for(&fake).build().expect("client");
+    client.create_aes_key("aes", 128).expect("aes");
+    client.create_signing_key("ecc").expect("ecc");
+    for result in [
+        client.public_key_pem("aes").map(drop),
+        client.signing_key("aes").map(drop),
+        client.sign("aes", b"m").map(drop),
+        client.verify("aes", b"m", &[0; 64]).map(drop),
+        client.encrypt("ecc", b"m").map(drop),
+        client.decrypt("ecc", &[0; 40]).map(drop),
+        client.aead_key("ecc").map(drop),
+    ] {
+        assert!(
+            matches!(result, Err(ClientError::UnsuitableKey { .. })),
+            "{result:?}"
+        );
+    }
+    for opcode in [
+        Opcode::PsaExportPublicKey,
+        Opcode::PsaSignHash,
+        Opcode::PsaVerifyHash,
+        Opcode::PsaAeadEncrypt,
+        Opcode::PsaAeadDecrypt,
+    ] {
+        assert_eq!(fake.count(opcode), 0, "{opcode:?} was sent");
+    }
+    // One fresh ListKeys per refusal (the cache might have been stale), never more.
+    assert!(fake.count(Opcode::ListKeys) <= 1 + 7);
+}
+
+#[test]
+fn clones_share_connections_and_caches() {
+    let fake = FakeService::start(&[PEER]);
+    let client = client_for(&fake).build().expect("client");
+    let clone = client.clone();
+    client.create_signing_key("k").expect("generate");
+    client.key_info("k").expect("listed once");
+    clone.key_info("k").expect("from the shared cache");
+    assert_eq!(fake.count(Opcode::ListKeys), 1);
+    assert_eq!(client.open_connections(), 1);
+    assert_eq!(clone.open_connections(), 1);
+}
