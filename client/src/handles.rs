@@ -32,6 +32,11 @@ impl AeadKey {
         &self.info.name
     }
 
+    /// The provider holding the key.
+    pub fn provider(&self) -> ProviderId {
+        self.provider
+    }
+
     /// The AEAD algorithm.
     pub fn algorithm(&self) -> Aead {
         self.alg
@@ -72,6 +77,11 @@ impl DecryptionKey {
     /// The key's name.
     pub fn name(&self) -> &str {
         &self.info.name
+    }
+
+    /// The provider holding the key.
+    pub fn provider(&self) -> ProviderId {
+        self.provider
     }
 
     /// The encryption scheme (OAEP or PKCS#1 v1.5).

@@ -342,6 +342,11 @@ impl SigningKey {
         &self.info
     }
 
+    /// The provider holding the key.
+    pub fn provider(&self) -> ProviderId {
+        self.provider
+    }
+
     /// The signature scheme.
     pub fn scheme(&self) -> SignatureScheme {
         self.scheme
