@@ -203,9 +203,11 @@ fn sign_lines(args: &Args, daemon: &Daemon) -> anyhow::Result<()> {
     );
     let parsec = parsec_client::BasicClient::new(Some("bench".to_owned()))
         .map_err(|err| anyhow::anyhow!("parsec-client: {err}"))?;
-    let parsec_alg = parsec_client::core::interface::operations::psa_algorithm::AsymmetricSignature::Ecdsa {
-        hash_alg: parsec_client::core::interface::operations::psa_algorithm::Hash::Sha256.into(),
-    };
+    let parsec_alg =
+        parsec_client::core::interface::operations::psa_algorithm::AsymmetricSignature::Ecdsa {
+            hash_alg: parsec_client::core::interface::operations::psa_algorithm::Hash::Sha256
+                .into(),
+        };
     println!("| client | tasks | sign/s | p50 µs | p99 µs | × blocking |");
     println!("|---|---:|---:|---:|---:|---:|");
     for &tasks in &args.tasks {
@@ -231,9 +233,24 @@ fn sign_lines(args: &Args, daemon: &Daemon) -> anyhow::Result<()> {
                 Ok(())
             })
         })?;
-        line("keyward-client blocking (persistent)", tasks, &sync_run, None);
-        line("keyward-client async (persistent)", tasks, &async_run, Some(&sync_run));
-        line("parsec-client 0.16 (per request)", tasks, &parsec_run, Some(&sync_run));
+        line(
+            "keyward-client blocking (persistent)",
+            tasks,
+            &sync_run,
+            None,
+        );
+        line(
+            "keyward-client async (persistent)",
+            tasks,
+            &async_run,
+            Some(&sync_run),
+        );
+        line(
+            "parsec-client 0.16 (per request)",
+            tasks,
+            &parsec_run,
+            Some(&sync_run),
+        );
     }
     blocking.destroy_key(KEY)?;
     Ok(())
@@ -314,8 +331,14 @@ fn tls_lines(args: &Args, daemon: &Daemon) -> anyhow::Result<()> {
         ),
         (
             "in memory",
-            CertifiedKey::new(vec![certificate(&local_server, "localhost")?], load(&local_server)?),
-            CertifiedKey::new(vec![certificate(&local_client, "client")?], load(&local_client)?),
+            CertifiedKey::new(
+                vec![certificate(&local_server, "localhost")?],
+                load(&local_server)?,
+            ),
+            CertifiedKey::new(
+                vec![certificate(&local_client, "client")?],
+                load(&local_client)?,
+            ),
         ),
     ];
     let mut roots = rustls::RootCertStore::empty();
@@ -323,7 +346,9 @@ fn tls_lines(args: &Args, daemon: &Daemon) -> anyhow::Result<()> {
     let roots = Arc::new(roots);
 
     println!();
-    println!("| TLS 1.3 handshake (ECDSA P-256) | keys | handshakes/s | p50 µs | p99 µs | × in memory |");
+    println!(
+        "| TLS 1.3 handshake (ECDSA P-256) | keys | handshakes/s | p50 µs | p99 µs | × in memory |"
+    );
     println!("|---|---|---:|---:|---:|---:|");
     for mutual in [false, true] {
         let mut results = Vec::new();
@@ -371,7 +396,10 @@ fn tls_lines(args: &Args, daemon: &Daemon) -> anyhow::Result<()> {
             results.push((*label, run));
         }
         let what = if mutual { "mutual" } else { "server only" };
-        let base = results.iter().find(|(label, _)| *label == "in memory").map(|(_, r)| r);
+        let base = results
+            .iter()
+            .find(|(label, _)| *label == "in memory")
+            .map(|(_, r)| r);
         for (label, run) in &results {
             let ratio = base
                 .map(|b| format!("{:.2}", run.per_second() / b.per_second()))
