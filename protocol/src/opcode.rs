@@ -1,6 +1,6 @@
 //! Operation codes and what the protocol says about each, in one table.
 //!
-//! Every opcode has one row in [`opcodes!`]: its wire value, whether stock Parsec clients know
+//! Every opcode has one row in `opcodes!`: its wire value, whether stock Parsec clients know
 //! it (standard) or only extension-aware ones do, whether the core provider or a crypto provider
 //! serves it, who may call it ([`Access`]) and how expensive it is to serve ([`Cost`]). The
 //! lists that used to be kept by hand (all opcodes, core, admin, heavy, route access) all come
