@@ -186,6 +186,13 @@ fn sign_lines(args: &Args, daemon: &Daemon) -> anyhow::Result<()> {
         .auth(Authentication::UnixPeerCredentials)
         .build()?;
     blocking.create_ecc_signing_key(KEY, EccCurve::P256)?;
+    // The same client opening a connection per request, as parsec-client does: separates
+    // the connection mode from the client's own cost.
+    let per_request = BasicClient::builder()
+        .endpoint(&daemon.socket)
+        .auth(Authentication::UnixPeerCredentials)
+        .connection_mode(keyward_client::ConnectionMode::PerRequest)
+        .build()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -220,6 +227,12 @@ fn sign_lines(args: &Args, daemon: &Daemon) -> anyhow::Result<()> {
         let async_run = median(args.repeat, || {
             async_sign(&runtime, &asynchronous, tasks, duration)
         })?;
+        let per_request_run = median(args.repeat, || {
+            threaded(tasks, duration, || {
+                per_request.sign(KEY, b"benchmark message")?;
+                Ok(())
+            })
+        })?;
         let parsec_run = median(args.repeat, || {
             threaded(tasks, duration, || {
                 // parsec-client hashes nothing itself: a local digest, as keyward-client does.
@@ -243,6 +256,12 @@ fn sign_lines(args: &Args, daemon: &Daemon) -> anyhow::Result<()> {
             "keyward-client async (persistent)",
             tasks,
             &async_run,
+            Some(&sync_run),
+        );
+        line(
+            "keyward-client blocking (per request)",
+            tasks,
+            &per_request_run,
             Some(&sync_run),
         );
         line(
