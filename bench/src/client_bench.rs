@@ -157,14 +157,11 @@ fn async_sign(
     })
 }
 
-/// The median run (by throughput) of `repeat`.
-fn median(repeat: usize, mut measure: impl FnMut() -> anyhow::Result<Run>) -> anyhow::Result<Run> {
-    let mut runs = (0..repeat.max(1))
-        .map(|_| measure())
-        .collect::<anyhow::Result<Vec<_>>>()?;
+/// The median (by throughput) of some runs.
+fn median_of(mut runs: Vec<Run>) -> Run {
     runs.sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
     let middle = runs.len() / 2;
-    Ok(runs.swap_remove(middle))
+    runs.swap_remove(middle)
 }
 
 fn line(label: &str, callers: usize, run: &Run, baseline: Option<&Run>) {
@@ -217,59 +214,43 @@ fn sign_lines(args: &Args, daemon: &Daemon) -> anyhow::Result<()> {
         };
     println!("| client | tasks | sign/s | p50 µs | p99 µs | × blocking |");
     println!("|---|---:|---:|---:|---:|---:|");
+    let parsec_sign = || {
+        // parsec-client hashes nothing itself: a local digest, as keyward-client does.
+        let digest = {
+            use sha2::Digest;
+            sha2::Sha256::digest(b"benchmark message").to_vec()
+        };
+        parsec
+            .psa_sign_hash(KEY, &digest, parsec_alg)
+            .map_err(|err| anyhow::anyhow!("parsec-client: {err}"))?;
+        Ok(())
+    };
+    const LABELS: [&str; 4] = [
+        "keyward-client blocking (persistent)",
+        "keyward-client async (persistent)",
+        "keyward-client blocking (per request)",
+        "parsec-client 0.16 (per request)",
+    ];
     for &tasks in &args.tasks {
-        let sync_run = median(args.repeat, || {
-            threaded(tasks, duration, || {
+        // Round-robin: every client's n-th run comes before any client's (n+1)-th, so a
+        // change in the machine's load during the run touches all of them alike.
+        let mut runs: [Vec<Run>; 4] = Default::default();
+        for _ in 0..args.repeat.max(1) {
+            runs[0].push(threaded(tasks, duration, || {
                 blocking.sign(KEY, b"benchmark message")?;
                 Ok(())
-            })
-        })?;
-        let async_run = median(args.repeat, || {
-            async_sign(&runtime, &asynchronous, tasks, duration)
-        })?;
-        let per_request_run = median(args.repeat, || {
-            threaded(tasks, duration, || {
+            })?);
+            runs[1].push(async_sign(&runtime, &asynchronous, tasks, duration)?);
+            runs[2].push(threaded(tasks, duration, || {
                 per_request.sign(KEY, b"benchmark message")?;
                 Ok(())
-            })
-        })?;
-        let parsec_run = median(args.repeat, || {
-            threaded(tasks, duration, || {
-                // parsec-client hashes nothing itself: a local digest, as keyward-client does.
-                let digest = {
-                    use sha2::Digest;
-                    sha2::Sha256::digest(b"benchmark message").to_vec()
-                };
-                parsec
-                    .psa_sign_hash(KEY, &digest, parsec_alg)
-                    .map_err(|err| anyhow::anyhow!("parsec-client: {err}"))?;
-                Ok(())
-            })
-        })?;
-        line(
-            "keyward-client blocking (persistent)",
-            tasks,
-            &sync_run,
-            None,
-        );
-        line(
-            "keyward-client async (persistent)",
-            tasks,
-            &async_run,
-            Some(&sync_run),
-        );
-        line(
-            "keyward-client blocking (per request)",
-            tasks,
-            &per_request_run,
-            Some(&sync_run),
-        );
-        line(
-            "parsec-client 0.16 (per request)",
-            tasks,
-            &parsec_run,
-            Some(&sync_run),
-        );
+            })?);
+            runs[3].push(threaded(tasks, duration, parsec_sign)?);
+        }
+        let medians: Vec<Run> = runs.into_iter().map(median_of).collect();
+        for (index, (label, run)) in LABELS.iter().zip(&medians).enumerate() {
+            line(label, tasks, run, (index > 0).then(|| &medians[0]));
+        }
     }
     blocking.destroy_key(KEY)?;
     Ok(())
@@ -366,12 +347,12 @@ fn tls_lines(args: &Args, daemon: &Daemon) -> anyhow::Result<()> {
 
     println!();
     println!(
-        "| TLS 1.3 handshake (ECDSA P-256) | keys | handshakes/s | p50 µs | p99 µs | × in memory |"
+        "| TLS 1.3 handshake (ECDSA P-256) | keys in keywardd: p50 µs | in memory: p50 µs | extra µs | × in memory (p50) |"
     );
-    println!("|---|---|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|");
     for mutual in [false, true] {
-        let mut results = Vec::new();
-        for (label, server_identity, client_identity) in &identities {
+        let mut configs = Vec::new();
+        for (_, server_identity, client_identity) in &identities {
             let server_resolver = Arc::new(SingleCertAndKey::from(server_identity.clone()));
             let server_builder = rustls::ServerConfig::builder_with_provider(provider.clone())
                 .with_protocol_versions(&[&rustls::version::TLS13])?;
@@ -401,35 +382,38 @@ fn tls_lines(args: &Args, daemon: &Daemon) -> anyhow::Result<()> {
             };
             // Full handshakes only: no resumption.
             client.resumption = rustls::client::Resumption::disabled();
-            let (server, client) = (Arc::new(server), Arc::new(client));
-            let run = median(args.repeat, || {
-                threaded(1, duration, || {
-                    let mut c = rustls::ClientConnection::new(
-                        client.clone(),
-                        ServerName::try_from("localhost")?,
-                    )?;
-                    let mut s = rustls::ServerConnection::new(server.clone())?;
-                    handshake(&mut c, &mut s)
-                })
-            })?;
-            results.push((*label, run));
+            configs.push((Arc::new(server), Arc::new(client)));
         }
-        let what = if mutual { "mutual" } else { "server only" };
-        let base = results
-            .iter()
-            .find(|(label, _)| *label == "in memory")
-            .map(|(_, r)| r);
-        for (label, run) in &results {
-            let ratio = base
-                .map(|b| format!("{:.2}", run.per_second() / b.per_second()))
-                .unwrap_or_default();
-            println!(
-                "| {what} | {label} | {:.0} | {:.1} | {:.1} | {ratio} |",
-                run.per_second(),
-                run.percentile_us(0.5),
-                run.percentile_us(0.99)
-            );
+        type Configs = (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>);
+        let one = |(server, client): &Configs| -> anyhow::Result<Duration> {
+            let name = ServerName::try_from("localhost")?;
+            let mut c = rustls::ClientConnection::new(client.clone(), name)?;
+            let mut s = rustls::ServerConnection::new(server.clone())?;
+            let start = Instant::now();
+            handshake(&mut c, &mut s)?;
+            Ok(start.elapsed())
+        };
+        // Alternating handshakes, so both kinds of key see the same machine.
+        for config in &configs {
+            one(config)?;
         }
+        let mut remote = Run::default();
+        let mut local = Run::default();
+        let until = Instant::now() + duration * args.repeat.max(1) as u32;
+        while Instant::now() < until {
+            remote.latencies.push(one(&configs[0])?);
+            local.latencies.push(one(&configs[1])?);
+        }
+        remote.latencies.sort();
+        local.latencies.sort();
+        let (r, l) = (remote.percentile_us(0.5), local.percentile_us(0.5));
+        println!(
+            "| {} ({} each) | {r:.1} | {l:.1} | {:.1} | {:.2} |",
+            if mutual { "mutual" } else { "server only" },
+            remote.latencies.len(),
+            r - l,
+            r / l
+        );
     }
     keyward.destroy_key("bench-tls-server")?;
     keyward.destroy_key("bench-tls-client")?;
