@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use keyward_client::protocol::ResponseStatus;
 use keyward_client::{AsyncClient, Authentication, ClientError};
-use keyward_e2e_tests::{socket_inodes, Daemon, DaemonOptions};
+use keyward_e2e_tests::{socket_inodes, Daemon, DaemonOptions, Limits};
 
 async fn client(daemon: &Daemon, max_connections: usize) -> AsyncClient {
     AsyncClient::builder()
@@ -78,7 +78,11 @@ async fn sixty_four_tasks_share_at_most_the_configured_connections() {
     const CAP: usize = 4;
     // keywardd refuses connections beyond the cap, so exceeding it would fail requests too.
     let daemon = Daemon::start_with(DaemonOptions {
-        limits: vec![("max_connections".into(), CAP.to_string())],
+        limits: Some(Limits {
+            max_connections: CAP,
+            max_connections_per_uid: CAP,
+            ..Limits::default()
+        }),
         ..DaemonOptions::default()
     });
     let pid = daemon.pid().unwrap();

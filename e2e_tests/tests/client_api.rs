@@ -17,7 +17,7 @@ use keyward_client::spki::DynSignatureAlgorithmIdentifier;
 use keyward_client::{
     AeadKey, BasicClient, ClientError, DecryptionKey, EccCurve, SignatureScheme, SigningKey,
 };
-use keyward_e2e_tests::{socket_inodes, Daemon, DaemonOptions};
+use keyward_e2e_tests::{socket_inodes, Daemon, DaemonOptions, Limits};
 
 fn openssl() -> Command {
     let version = Command::new("openssl").arg("version").output();
@@ -368,7 +368,11 @@ fn sixty_four_threads_share_at_most_the_configured_connections() {
     const CAP: usize = 4;
     // The daemon refuses a fifth connection, so exceeding the cap would fail requests too.
     let daemon = Daemon::start_with(DaemonOptions {
-        limits: vec![("max_connections".into(), CAP.to_string())],
+        limits: Some(Limits {
+            max_connections: CAP,
+            max_connections_per_uid: CAP,
+            ..Limits::default()
+        }),
         ..DaemonOptions::default()
     });
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
