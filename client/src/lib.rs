@@ -75,9 +75,11 @@
 //!
 //! # The key cache
 //!
-//! The convenience API looks keys up with ListKeys and caches their descriptions per client.
-//! If another process destroys or replaces a key, the next call that the service refuses in
-//! a way a stale description explains looks the key up again and retries once.
+//! The convenience API looks keys up with ListKeys and caches their descriptions per client
+//! (and its clones). If another process destroys or replaces a key, the next call that the
+//! service refuses in a way a stale description explains looks the key up again and retries
+//! once. Local refusals (a key of the wrong kind) rely on the cached description and cost no
+//! round trip; [`BasicClient::list_keys`] refreshes the cache.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]

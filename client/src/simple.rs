@@ -102,11 +102,13 @@ pub(crate) fn provider_of(key: &KeyInfo) -> Result<ProviderId> {
     })
 }
 
-/// True for a failure that a stale key description could explain, worth one fresh look-up:
-/// the key is gone, or it is now of another type or policy than the cache says.
+/// True for a service refusal that a stale key description could explain, worth one fresh
+/// look-up: the key is gone, or it is now of another type or policy than the cache says.
+/// Local refusals ([`ClientError::UnsuitableKey`]) are not retried: they cost no round trip,
+/// and a fresh look-up would.
 pub(crate) fn maybe_stale(err: &ClientError) -> bool {
     match err {
-        ClientError::KeyNotFound(_) | ClientError::UnsuitableKey { .. } => true,
+        ClientError::KeyNotFound(_) => true,
         ClientError::Service { status, .. } => matches!(
             status,
             ResponseStatus::PsaErrorNotPermitted
