@@ -18,7 +18,7 @@ use keyward_protocol::AuthType;
 use crate::config::AuthenticatorConfig;
 use crate::identity::{config_name, PeerCredentials, VerifiedIdentity};
 
-pub use trust::{TrustError, TrustStore, TrustedKey};
+pub use trust::{Shared, TrustError, TrustStore, TrustedKey};
 
 /// Why authentication failed. Callers only ever learn a wire status; the detail goes to logs.
 #[derive(Debug, thiserror::Error)]
